@@ -1,0 +1,48 @@
+"""Input checks whose errors say what was expected and what came."""
+
+from collections.abc import Sequence
+
+import numpy as np
+import tensorflow as tf
+
+
+def _shape_text(batch: str, event_shape: Sequence[int]) -> str:
+    return "[" + ", ".join([batch, *map(str, event_shape)]) + "]"
+
+
+def check_batch(value, name: str, event_shape: Sequence[int], dtype, allow_empty: bool = True) -> tf.Tensor:
+    """Converts `value` to a `[batch, *event_shape]` tensor of `dtype`.
+
+    Eager values are also checked for NaN and infinity; symbolic ones only
+    for their static shape.
+
+    Raises:
+        ValueError: on a wrong rank or event shape, a non-numeric dtype, an
+            empty batch when `allow_empty` is False, or NaN/inf entries.
+    """
+    expected = _shape_text("batch", event_shape)
+    if not tf.is_tensor(value):
+        array = np.asarray(value)
+        if not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
+            raise ValueError(f"Expected `{name}` to hold numbers, Received: dtype {array.dtype}.")
+        value = array
+    tensor = tf.convert_to_tensor(value)
+    if not (tensor.dtype.is_floating or tensor.dtype.is_integer or tensor.dtype == tf.bool):
+        raise ValueError(f"Expected `{name}` to hold numbers, Received: dtype {tensor.dtype.name}.")
+    shape = tuple(tensor.shape)
+    if len(shape) != len(event_shape) + 1 or any(
+        s is not None and s != e for s, e in zip(shape[1:], event_shape, strict=True)
+    ):
+        raise ValueError(f"Expected `{name}` of shape {expected}, Received: shape {shape}.")
+    tensor = tf.cast(tensor, dtype)
+    if tf.executing_eagerly():
+        if not allow_empty and shape[0] == 0:
+            raise ValueError(f"Expected at least one row of `{name}`, Received: an empty batch of shape {shape}.")
+        finite = np.isfinite(tensor.numpy())
+        if not finite.all():
+            rows = np.flatnonzero(~finite.reshape(shape[0], -1).all(axis=1))
+            raise ValueError(
+                f"Expected finite values in `{name}`, Received: NaN or inf in {rows.size} row(s), "
+                f"first at row {rows[0]}."
+            )
+    return tensor

@@ -1,0 +1,85 @@
+"""The base class of every flow layer."""
+
+import math
+from collections.abc import Sequence
+
+import keras
+import tensorflow as tf
+from keras import ops
+from tensorflow_probability import bijectors as tfb
+
+
+class FlowLayer(keras.layers.Layer):
+    """A Keras layer that owns the weights of one invertible transform.
+
+    Subclasses create their weights in `build` and implement
+    `bijector(context=None)`, which returns a fresh `tfb.Bijector` built from
+    those weights (TFP direction: `forward` maps base to data). `call` then
+    applies it either way and returns the log-determinant of that direction:
+    `(y, log|det dy/dx|)`.
+
+    How to implement a flow layer:
+        1. Take hyper-parameters in `__init__` (plus `context_shape` when the
+           layer is conditional) and create sub-networks there.
+        2. Create weights in `build(input_shape)`; `input_shape` is
+           `(batch, *event_shape)` on the base side of the layer.
+        3. Return a TFP bijector from `bijector(context)`; do not cache it.
+        4. Put every hyper-parameter in `get_config`.
+        5. Add a constructor to the contract-test registry (`tests/registry.py`).
+
+    Args:
+        context_shape: shape of one context row for a conditional layer, or
+            None.
+    """
+
+    def __init__(self, context_shape: Sequence[int] | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.context_shape = None if context_shape is None else tuple(int(d) for d in context_shape)
+        self.event_shape = None
+
+    @property
+    def context_size(self) -> int | None:
+        """Width of the flattened context, or None for an unconditional layer."""
+        return None if self.context_shape is None else math.prod(self.context_shape)
+
+    def build(self, input_shape):
+        self.event_shape = tuple(input_shape[1:])
+
+    def bijector(self, context=None) -> tfb.Bijector:
+        """Returns the transform, built from the current weights.
+
+        Args:
+            context: a `[batch, *context_shape]` tensor for a conditional layer.
+        """
+        raise NotImplementedError(f"{type(self).__name__} must implement `bijector(context)`.")
+
+    def flat_context(self, context):
+        """The context as `[batch, context_size]` in the layer's dtype, or None."""
+        if self.context_shape is None:
+            return None
+        if context is None:
+            raise ValueError(
+                f"{self.name} is conditional: expected a context of shape "
+                f"[batch, {', '.join(map(str, self.context_shape))}], Received: None."
+            )
+        context = ops.cast(context, self.compute_dtype)
+        return ops.reshape(context, (-1, self.context_size))
+
+    def call(self, x, context=None, inverse: bool = False):
+        bijector = self.bijector(context)
+        event_ndims = len(self.event_shape)
+        if inverse:
+            y = bijector.inverse(x)
+            log_det = bijector.inverse_log_det_jacobian(x, event_ndims=event_ndims)
+        else:
+            y = bijector.forward(x)
+            log_det = bijector.forward_log_det_jacobian(x, event_ndims=event_ndims)
+        # Volume-preserving bijectors return a scalar: give every row its own.
+        log_det = log_det + tf.zeros(tf.shape(x)[:1], x.dtype)
+        return y, log_det
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "context_shape": self.context_shape}

@@ -1,0 +1,267 @@
+"""FlowModel: a base distribution pushed through a chain of flow layers."""
+
+import functools
+from collections.abc import Sequence
+
+import keras
+import numpy as np
+import tensorflow as tf
+from keras import ops
+from tensorflow_probability import bijectors as tfb
+from tensorflow_probability import distributions as tfd
+
+from kerasflows._validation import check_batch
+from kerasflows.distributions import StandardNormal
+from kerasflows.layers.base import FlowLayer
+
+_INPUT_KEYS = ("x", "context")
+
+
+class _CompiledFunctions(dict):
+    """Traced `tf.function`s by name; a plain container that TF object tracking skips."""
+
+
+def _split_inputs(inputs):
+    """`x` or `{"x": x, "context": c}` -> `(x, context)`."""
+    if isinstance(inputs, dict):
+        unknown = sorted(set(inputs) - set(_INPUT_KEYS))
+        if unknown or "x" not in inputs:
+            raise ValueError(f"Expected a dict with keys 'x' and optionally 'context', Received: keys {sorted(inputs)}.")
+        return inputs["x"], inputs.get("context")
+    return inputs, None
+
+
+def _stateless_seed(seed) -> tf.Tensor:
+    """An int32 `[2]` seed: None draws one from the global generator, an int `s` means `[0, s]`."""
+    if seed is None:
+        return tf.random.uniform([2], maxval=2**31 - 1, dtype=tf.int32)
+    if isinstance(seed, (int, np.integer)):
+        seed = [0, int(seed)]
+    seed = tf.convert_to_tensor(seed)
+    if seed.dtype not in (tf.int32, tf.int64) or seed.shape != (2,):
+        raise ValueError(
+            f"Expected `seed` to be None, an int or an int32 tensor of shape [2], Received: {seed.dtype.name} "
+            f"of shape {tuple(seed.shape)}."
+        )
+    return tf.cast(seed, tf.int32)
+
+
+@keras.saving.register_keras_serializable("kerasflows")
+class FlowModel(keras.Model):
+    """A normalizing flow: `x = f_K(... f_1(z))`, `z ~ base`.
+
+    `log p(x) = log p_base(f^-1(x)) + sum_k log|det d f_k^-1 / d x_k|`.
+    `flows` are listed in the order the forward (sampling) pass applies them:
+    `flows[0]` acts on base samples, `flows[-1]` outputs data. Training needs
+    no loss: `compile()` then `fit(x)` minimises the mean negative
+    log-likelihood in nats, under XLA by default. `log_prob`, `sample`,
+    `forward` and `inverse` called eagerly also run XLA-compiled.
+
+    Args:
+        flows: the flow layers.
+        event_shape: shape of one data point.
+        base: a base-distribution layer (`kf.distributions`); standard
+            normal by default.
+        context_shape: shape of one context row for a conditional flow.
+
+    Example:
+        >>> model = FlowModel([kf.layers.AffineCoupling(), kf.layers.Reverse()], event_shape=[2])
+        >>> model.compile(keras.optimizers.Adam(1e-3))
+        >>> model.fit(x_train, epochs=10)
+        >>> model.log_prob(x_test), model.sample(100, seed=0)
+    """
+
+    def __init__(
+        self,
+        flows: Sequence[FlowLayer],
+        event_shape: Sequence[int],
+        base: keras.layers.Layer | None = None,
+        context_shape: Sequence[int] | None = None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if not flows or not all(isinstance(flow, FlowLayer) for flow in flows):
+            raise ValueError(f"Expected a non-empty list of kf.layers.FlowLayer, Received: {flows!r}.")
+        self.event_shape = tuple(int(d) for d in event_shape)
+        self.context_shape = None if context_shape is None else tuple(int(d) for d in context_shape)
+        self.flows = list(flows)
+        self.base = base if base is not None else StandardNormal(self.event_shape, dtype=self.dtype_policy)
+        self._compiled = _CompiledFunctions()
+        # Built eagerly here: Keras' symbolic build and TFP's bijector cache do not mix.
+        self.build((None, *self.event_shape))
+
+    def build(self, input_shape):
+        shape = tuple(input_shape)
+        for flow in self.flows:
+            if not flow.built:
+                flow.build(shape)
+            shape = flow.compute_output_shape(shape)
+        self.base.build(input_shape)
+
+    # ------------------------------------------------------------------ math
+    def _transform(self, x, context, inverse: bool):
+        log_det = tf.zeros(tf.shape(x)[:1], x.dtype)
+        for flow in reversed(self.flows) if inverse else self.flows:
+            x, flow_log_det = flow(x, context=context, inverse=inverse)
+            log_det = log_det + flow_log_det
+        return x, log_det
+
+    def _log_prob(self, x, context=None):
+        z, log_det = self._transform(x, context, inverse=True)
+        return self.base.distribution(context).log_prob(z) + log_det
+
+    def _sample(self, num_samples: int, seed, context=None):
+        base = self.base.distribution(context)
+        if context is None:
+            return self._transform(base.sample(num_samples, seed=seed), None, inverse=False)[0]
+        rows = tf.shape(context)[0]
+        z = base.sample(num_samples * rows, seed=seed)
+        repeated = tf.repeat(context[None], num_samples, axis=0)
+        repeated = tf.reshape(repeated, tf.concat([[-1], tf.shape(context)[1:]], axis=0))
+        x = self._transform(z, repeated, inverse=False)[0]
+        return tf.reshape(x, (num_samples, rows, *self.event_shape))
+
+    def call(self, inputs, training=None):
+        x, context = _split_inputs(inputs)
+        return self._log_prob(ops.cast(x, self.compute_dtype), context)
+
+    # ------------------------------------------------------------ public API
+    def _check_context(self, context, rows=None):
+        if self.context_shape is None:
+            if context is not None:
+                raise ValueError("This flow is unconditional: expected context=None, Received: a context.")
+            return None
+        if context is None:
+            raise ValueError(
+                f"This flow is conditional: expected a context of shape [batch, "
+                f"{', '.join(map(str, self.context_shape))}], Received: None."
+            )
+        context = check_batch(context, "context", self.context_shape, self.compute_dtype)
+        if rows is not None and context.shape[0] is not None and rows != context.shape[0]:
+            raise ValueError(f"Expected one context row per data row ({rows}), Received: {context.shape[0]} rows.")
+        return context
+
+    def _check_inputs(self, x, context, name="x", allow_empty=True):
+        x = check_batch(x, name, self.event_shape, self.compute_dtype, allow_empty=allow_empty)
+        return x, self._check_context(context, x.shape[0])
+
+    def _run(self, name: str, function, *args):
+        """Runs `function` XLA-compiled when called eagerly, inline when traced."""
+        if not tf.executing_eagerly():
+            return function(*args)
+        xla = self.jit_compile if self.compiled else True
+        key = (name, bool(xla))
+        if key not in self._compiled:
+            # The partial gives each model its own retracing statistics in TF's warnings.
+            self._compiled[key] = tf.function(functools.partial(function), jit_compile=bool(xla), reduce_retracing=True)
+        return self._compiled[key](*args)
+
+    def log_prob(self, x, context=None) -> tf.Tensor:
+        """`log p(x | context)` in nats, shape `[batch]`.
+
+        Raises:
+            ValueError: if `x` is not `[batch, *event_shape]`, holds NaN/inf,
+                or the context does not match the flow.
+        """
+        x, context = self._check_inputs(x, context)
+        return self._run("log_prob", self._log_prob, x, context)
+
+    def sample(self, num_samples: int, context=None, seed=None) -> tf.Tensor:
+        """Draws `[num_samples, *event_shape]` samples, or `[num_samples, batch, *event_shape]` given a context.
+
+        Args:
+            num_samples: samples per context row (or in all, unconditionally).
+            context: `[batch, *context_shape]` for a conditional flow.
+            seed: None, an int `s` (the same as `[0, s]`) or an int32 `[2]`
+                tensor; the same seed gives the same samples.
+        """
+        if not isinstance(num_samples, (int, np.integer)) or num_samples < 0:
+            raise ValueError(f"Expected `num_samples` to be an int >= 0, Received: {num_samples!r}.")
+        context = self._check_context(context)
+        return self._run("sample", self._sample, int(num_samples), _stateless_seed(seed), context)
+
+    def forward(self, z, context=None) -> tuple[tf.Tensor, tf.Tensor]:
+        """Base to data: returns `(x, log|det dx/dz|)`."""
+        z, context = self._check_inputs(z, context, name="z")
+        return self._run("forward", functools.partial(self._transform, inverse=False), z, context)
+
+    def inverse(self, x, context=None) -> tuple[tf.Tensor, tf.Tensor]:
+        """Data to base: returns `(z, log|det dz/dx|)`."""
+        x, context = self._check_inputs(x, context)
+        return self._run("inverse", functools.partial(self._transform, inverse=True), x, context)
+
+    def distribution(self, context=None) -> tfd.Distribution:
+        """The flow as a `tfd.TransformedDistribution`, for use with the rest of TFP.
+
+        With a context of `n` rows, evaluate `log_prob` on `n` rows of data.
+        """
+        context = self._check_context(context)
+        chain = tfb.Chain([flow.bijector(context) for flow in reversed(self.flows)])
+        return tfd.TransformedDistribution(self.base.distribution(context), chain)
+
+    # ---------------------------------------------------------------- training
+    def compile(self, optimizer="adam", loss=None, metrics=None, jit_compile=True, **kwargs):
+        """Configures training by maximum likelihood; XLA is on unless `jit_compile=False`.
+
+        Raises:
+            ValueError: if a `loss` is given: the loss is always the NLL.
+        """
+        if loss is not None:
+            raise ValueError(
+                "FlowModel trains on its negative log-likelihood: expected loss=None, "
+                f"Received: loss={loss!r}."
+            )
+        super().compile(optimizer=optimizer, metrics=metrics, jit_compile=jit_compile, **kwargs)
+        self._compiled.clear()
+
+    def compile_from_config(self, config):
+        """Re-compiles a loaded model with its saved compile arguments."""
+        self.compile(**keras.saving.deserialize_keras_object(config))
+        if self.optimizer is not None:
+            self.optimizer.build(self.trainable_variables)
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        """Mean negative log-likelihood in nats (weighted by `sample_weight`), plus added losses."""
+        if y is not None:
+            raise ValueError("A FlowModel is fitted to data alone: expected y=None, Received: targets.")
+        nll = -y_pred
+        if sample_weight is None:
+            loss = ops.mean(nll)
+        else:
+            weight = ops.cast(ops.reshape(sample_weight, ops.shape(nll)), nll.dtype)
+            loss = ops.sum(nll * weight) / ops.maximum(ops.sum(weight), keras.backend.epsilon())
+        if self.losses:
+            loss = loss + self._aggregate_additional_loss(self.losses)
+        return loss
+
+    def fit(self, x=None, y=None, validation_data=None, **kwargs):
+        """`keras.Model.fit` on data alone; NumPy inputs are checked first.
+
+        Raises:
+            ValueError: for targets `y`, or arrays that are empty, of the wrong
+                shape, or hold NaN/inf.
+        """
+        if y is not None:
+            raise ValueError("A FlowModel is fitted to data alone: expected y=None, Received: targets.")
+        for name, data in (("x", x), ("validation_data", validation_data)):
+            if isinstance(data, (np.ndarray, list, dict)):
+                values, context = _split_inputs(data)
+                self._check_inputs(values, context, name, allow_empty=False)
+        return super().fit(x, validation_data=validation_data, **kwargs)
+
+    # ---------------------------------------------------------- serialization
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "flows": [keras.saving.serialize_keras_object(flow) for flow in self.flows],
+            "event_shape": list(self.event_shape),
+            "base": keras.saving.serialize_keras_object(self.base),
+            "context_shape": None if self.context_shape is None else list(self.context_shape),
+        }
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        config = dict(config)
+        config["flows"] = [keras.saving.deserialize_keras_object(f, custom_objects) for f in config["flows"]]
+        config["base"] = keras.saving.deserialize_keras_object(config["base"], custom_objects)
+        return cls(**config)
