@@ -26,7 +26,9 @@ def _split_inputs(inputs):
     if isinstance(inputs, dict):
         unknown = sorted(set(inputs) - set(_INPUT_KEYS))
         if unknown or "x" not in inputs:
-            raise ValueError(f"Expected a dict with keys 'x' and optionally 'context', Received: keys {sorted(inputs)}.")
+            raise ValueError(
+                f"Expected a dict with keys 'x' and optionally 'context', Received: keys {sorted(inputs)}."
+            )
         return inputs["x"], inputs.get("context")
     return inputs, None
 
@@ -208,8 +210,7 @@ class FlowModel(keras.Model):
         """
         if loss is not None:
             raise ValueError(
-                "FlowModel trains on its negative log-likelihood: expected loss=None, "
-                f"Received: loss={loss!r}."
+                f"FlowModel trains on its negative log-likelihood: expected loss=None, Received: loss={loss!r}."
             )
         super().compile(optimizer=optimizer, metrics=metrics, jit_compile=jit_compile, **kwargs)
         self._compiled.clear()

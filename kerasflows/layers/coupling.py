@@ -52,9 +52,7 @@ class AffineCoupling(FlowLayer):
 
     def build(self, input_shape):
         if len(input_shape) != 2 or input_shape[-1] < 2:
-            raise ValueError(
-                f"Expected inputs of shape [batch, features >= 2], Received: shape {tuple(input_shape)}."
-            )
+            raise ValueError(f"Expected inputs of shape [batch, features >= 2], Received: shape {tuple(input_shape)}.")
         super().build(input_shape)
         num_masked = input_shape[-1] // 2
         self.conditioner = MLP(

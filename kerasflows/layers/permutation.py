@@ -23,9 +23,7 @@ class Permute(FlowLayer):
         super().__init__(**kwargs)
         self.permutation = [int(i) for i in permutation]
         if sorted(self.permutation) != list(range(len(self.permutation))):
-            raise ValueError(
-                f"Expected a permutation of range({len(self.permutation)}), Received: {self.permutation}."
-            )
+            raise ValueError(f"Expected a permutation of range({len(self.permutation)}), Received: {self.permutation}.")
 
     def build(self, input_shape):
         if len(input_shape) != 2 or input_shape[-1] != len(self.permutation):

@@ -54,8 +54,7 @@ class MaskedDense(keras.layers.Layer):
     def build(self, input_shape):
         if input_shape[-1] != len(self.input_degrees):
             raise ValueError(
-                f"Expected inputs with {len(self.input_degrees)} features, "
-                f"Received: shape {tuple(input_shape)}."
+                f"Expected inputs with {len(self.input_degrees)} features, Received: shape {tuple(input_shape)}."
             )
         shape = self._mask.shape
         self.kernel = self.add_weight(shape=shape, initializer=self.kernel_initializer, name="kernel")
@@ -97,9 +96,7 @@ def input_degrees(event_size: int, input_order: str | Sequence[int], seed: int |
         raise ValueError(f"Expected input_order in {INPUT_ORDERS} or a list of degrees, Received: {input_order!r}.")
     degrees = np.asarray(input_order, dtype=int)
     if sorted(degrees.tolist()) != list(range(1, event_size + 1)):
-        raise ValueError(
-            f"Expected input_order to be a permutation of 1..{event_size}, Received: {list(input_order)}."
-        )
+        raise ValueError(f"Expected input_order to be a permutation of 1..{event_size}, Received: {list(input_order)}.")
     return degrees
 
 
