@@ -4,10 +4,10 @@ from kerasflows._backend import require_tensorflow_backend
 
 require_tensorflow_backend()
 
-from kerasflows import distributions, layers, nn  # noqa: E402
+from kerasflows import datasets, distributions, layers, nn  # noqa: E402
 from kerasflows.model import FlowModel  # noqa: E402
 from kerasflows.presets import MAF, RealNVP  # noqa: E402
 
 __version__ = "0.1.0"
 
-__all__ = ["MAF", "FlowModel", "RealNVP", "__version__", "distributions", "layers", "nn"]
+__all__ = ["MAF", "FlowModel", "RealNVP", "__version__", "datasets", "distributions", "layers", "nn"]

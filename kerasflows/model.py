@@ -250,6 +250,23 @@ class FlowModel(keras.Model):
                 self._check_inputs(values, context, name, allow_empty=False)
         return super().fit(x, validation_data=validation_data, **kwargs)
 
+    # ----------------------------------------------------------------- export
+    def export(self, filepath, format: str = "tf_saved_model", verbose=None, jit_compile: bool = False, **kwargs):
+        """Writes a SavedModel with `log_prob`, `sample`, `forward` and `inverse` signatures.
+
+        The export runs on plain TensorFlow: neither kerasflows nor TFP is
+        needed to load or serve it. See `kerasflows.export`.
+
+        Args:
+            filepath: directory to write.
+            format: only "tf_saved_model".
+            verbose: print a summary of the signatures.
+            jit_compile: mark the signature functions for XLA.
+        """
+        from kerasflows.export import export_saved_model
+
+        return export_saved_model(self, filepath, format=format, verbose=verbose, jit_compile=jit_compile, **kwargs)
+
     # ---------------------------------------------------------- serialization
     def get_config(self):
         return {
