@@ -112,16 +112,23 @@ class FlowModel(keras.Model):
         z, log_det = self._transform(x, context, inverse=True)
         return self.base.distribution(context).log_prob(z) + log_det
 
-    def _sample(self, num_samples: int, seed, context=None):
-        base = self.base.distribution(context)
+    def _base_noise(self, num_samples, seed, context=None):
+        """Base draws for `_samples_from_noise`: `num_samples` per context row."""
+        rows = 1 if context is None else tf.shape(context)[0]
+        return self.base.sample(num_samples * rows, seed, context)
+
+    def _samples_from_noise(self, z, context=None):
         if context is None:
-            return self._transform(base.sample(num_samples, seed=seed), None, inverse=False)[0]
+            return self._transform(z, None, inverse=False)[0]
         rows = tf.shape(context)[0]
-        z = base.sample(num_samples * rows, seed=seed)
-        repeated = tf.repeat(context[None], num_samples, axis=0)
+        repeated = tf.repeat(context[None], tf.shape(z)[0] // rows, axis=0)
         repeated = tf.reshape(repeated, tf.concat([[-1], tf.shape(context)[1:]], axis=0))
         x = self._transform(z, repeated, inverse=False)[0]
-        return tf.reshape(x, (num_samples, rows, *self.event_shape))
+        return tf.reshape(x, tf.concat([[-1, rows], self.event_shape], axis=0))
+
+    def _sample(self, num_samples, seed, context=None):
+        """Samples in one graph; `seed` is an int32 `[2]` tensor."""
+        return self._samples_from_noise(self._base_noise(num_samples, seed, context), context)
 
     def call(self, inputs, training=None):
         x, context = _split_inputs(inputs)
@@ -148,8 +155,8 @@ class FlowModel(keras.Model):
         return x, self._check_context(context, x.shape[0])
 
     def _run(self, name: str, function, *args):
-        """Runs `function` XLA-compiled when called eagerly, inline when traced."""
-        if not tf.executing_eagerly():
+        """Runs `function` XLA-compiled when called eagerly, inline when traced or `run_eagerly`."""
+        if not tf.executing_eagerly() or (self.compiled and self.run_eagerly):
             return function(*args)
         xla = self.jit_compile if self.compiled else True
         key = (name, bool(xla))
@@ -180,7 +187,10 @@ class FlowModel(keras.Model):
         if not isinstance(num_samples, (int, np.integer)) or num_samples < 0:
             raise ValueError(f"Expected `num_samples` to be an int >= 0, Received: {num_samples!r}.")
         context = self._check_context(context)
-        return self._run("sample", self._sample, int(num_samples), _stateless_seed(seed), context)
+        # The noise is drawn outside XLA, whose Philox stream differs from TF's
+        # kernels: samples then match the eager model and a SavedModel export.
+        z = self._base_noise(int(num_samples), _stateless_seed(seed), context)
+        return self._run("sample", self._samples_from_noise, z, context)
 
     def forward(self, z, context=None) -> tuple[tf.Tensor, tf.Tensor]:
         """Base to data: returns `(x, log|det dx/dz|)`."""

@@ -1,0 +1,139 @@
+"""The contract every flow layer and preset in tests/registry.py must meet."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import kerasflows as kf
+from flows import ENTRIES, build, eager, inputs
+
+NAMES = sorted(ENTRIES)
+DTYPES = ["float64", "float32"]
+TOL = {"float64": 1e-9, "float32": 2e-4}
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name", NAMES)
+def test_inverse_undoes_forward(name, dtype):
+    model = eager(build(name, dtype))
+    z, context = inputs(name, dtype)
+    x, forward_log_det = model.forward(z, context)
+    z_again, inverse_log_det = model.inverse(x, context)
+    assert x.dtype == dtype
+    np.testing.assert_allclose(z_again, z, atol=TOL[dtype], rtol=TOL[dtype])
+    np.testing.assert_allclose(inverse_log_det, -forward_log_det, atol=TOL[dtype], rtol=TOL[dtype])
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_log_det_equals_autodiff_jacobian(name):
+    model = eager(build(name, "float64"))
+    x, context = inputs(name, "float64")
+    for inverse in (False, True):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y, log_det = model._transform(x, context, inverse=inverse)
+        jacobian = tape.batch_jacobian(y, x)
+        sign, log_abs_det = np.linalg.slogdet(jacobian.numpy())
+        assert (sign != 0).all()
+        np.testing.assert_allclose(log_det, log_abs_det, atol=1e-9, rtol=1e-9)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name", NAMES)
+def test_log_prob_is_the_change_of_variables_sum(name, dtype):
+    model = eager(build(name, dtype))
+    x, context = inputs(name, dtype)
+    z, log_det = model.inverse(x, context)
+    z = z.numpy().reshape(len(z), -1)
+    by_hand = (-0.5 * z**2 - 0.5 * np.log(2 * np.pi)).sum(axis=1) + log_det.numpy()
+    np.testing.assert_allclose(model.log_prob(x, context), by_hand, atol=TOL[dtype], rtol=TOL[dtype])
+    np.testing.assert_allclose(model.distribution(context).log_prob(x), by_hand, atol=TOL[dtype], rtol=TOL[dtype])
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_xla_and_graph_match_eager(name):
+    model = build(name)
+    x, context = inputs(name)
+    with_eager = model(x if context is None else {"x": x, "context": context})
+    in_graph = tf.function(model._log_prob)(x, context)
+    with_xla = model.log_prob(x, context)  # compiled with XLA by default
+    np.testing.assert_allclose(in_graph, with_eager, atol=1e-5, rtol=1e-5)
+    np.testing.assert_allclose(with_xla, with_eager, atol=1e-5, rtol=1e-5)
+    seed = tf.constant([3, 4])
+    sample_context = None if context is None else context[:2]
+    eager_samples = model._sample(5, seed, sample_context)
+    np.testing.assert_allclose(model.sample(5, sample_context, seed=[3, 4]), eager_samples, atol=1e-4, rtol=1e-4)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_gradients_reach_every_weight(name):
+    model = build(name)
+    x, context = inputs(name)
+    with tf.GradientTape() as tape:
+        loss = -tf.reduce_mean(model._log_prob(x, context))
+    gradients = tape.gradient(loss, model.trainable_weights)
+    for weight, gradient in zip(model.trainable_weights, gradients, strict=True):
+        assert gradient is not None, weight.path
+        assert np.abs(gradient.numpy()).max() > 0, weight.path
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name", NAMES)
+def test_keras_file_round_trip(name, dtype, tmp_path):
+    model = build(name, dtype)
+    x, context = inputs(name, dtype)
+    path = tmp_path / "flow.keras"
+    model.save(path)
+    loaded = keras.saving.load_model(path, safe_mode=True)
+    assert type(loaded) is type(model)
+    assert loaded.compute_dtype == dtype
+    np.testing.assert_array_equal(loaded.log_prob(x, context), model.log_prob(x, context))
+    config = keras.saving.serialize_keras_object(model)
+    again = keras.saving.serialize_keras_object(keras.saving.deserialize_keras_object(config))
+    assert again == config
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_fresh_flow_is_the_identity(name):
+    model = eager(build(name, "float64", randomize=False))
+    z, context = inputs(name, "float64")
+    x, log_det = model.forward(z, context)
+    np.testing.assert_array_equal(log_det, np.zeros(len(z)))
+    if model.trainable_weights:
+        np.testing.assert_array_equal(x, z)
+    else:  # weightless layers are fixed permutations
+        np.testing.assert_array_equal(np.sort(x, axis=-1), np.sort(z, axis=-1))
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_sample_is_seeded_and_shaped(name):
+    model = build(name)
+    _, event_shape, context_shape = ENTRIES[name]
+    context = None if context_shape is None else inputs(name, batch=3)[1]
+    first = model.sample(4, context, seed=11)
+    expected_shape = (4, *event_shape) if context is None else (4, 3, *event_shape)
+    assert first.shape == expected_shape
+    np.testing.assert_array_equal(model.sample(4, context, seed=11), first)
+    assert not np.allclose(model.sample(4, context, seed=12), first)
+    assert np.isfinite(first).all()
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_wrong_event_shape_is_refused(name):
+    model = build(name)
+    _, event_shape, _ = ENTRIES[name]
+    x, context = inputs(name)
+    bad = np.zeros((3, event_shape[0] + 1), "float32")
+    with pytest.raises(ValueError, match=r"Expected `x` of shape \[batch, "):
+        model.log_prob(bad, None if context is None else context[:3])
+
+
+def test_registry_covers_every_public_flow_layer_and_preset():
+    layer_classes = {
+        getattr(kf.layers, name) for name in kf.layers.__all__ if getattr(kf.layers, name) is not kf.layers.FlowLayer
+    }
+    covered = {type(build(name, randomize=False).flows[0]) for name in ENTRIES}
+    assert layer_classes <= covered
+    presets = {cls for cls in (kf.MAF, kf.RealNVP)}
+    assert presets <= {type(build(name, randomize=False)) for name in ENTRIES}
