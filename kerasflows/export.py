@@ -6,37 +6,55 @@ import tensorflow as tf
 SIGNATURES = ("log_prob", "sample", "forward", "inverse")
 
 
-def _signature_functions(model) -> dict:
-    """The four signature functions of `model`, each returning a dict of named outputs."""
-
-    def log_prob(x, context=None):
-        return {"log_prob": model._log_prob(x, context)}
-
-    def sample(num_samples, seed, context=None):
-        return {"samples": model._sample(num_samples, seed, context)}
-
-    def forward(z, context=None):
-        x, log_det = model._transform(z, context, inverse=False)
-        return {"x": x, "log_det_jacobian": log_det}
-
-    def inverse(x, context=None):
-        z, log_det = model._transform(x, context, inverse=True)
-        return {"z": z, "log_det_jacobian": log_det}
-
-    return {"log_prob": log_prob, "sample": sample, "forward": forward, "inverse": inverse}
-
-
-def _input_signatures(model) -> dict:
-    """`tf.TensorSpec`s of each signature's inputs, named as the signature's input keys."""
+def _input_specs(model) -> dict:
+    """Each signature's inputs as `tf.TensorSpec`s, named as the signature's input keys."""
     dtype = model.compute_dtype
     context = [] if model.context_shape is None else [tf.TensorSpec([None, *model.context_shape], dtype, "context")]
-    sample = [tf.TensorSpec([], tf.int32, "num_samples"), tf.TensorSpec([2], tf.int32, "seed")]
     return {
         "log_prob": [tf.TensorSpec([None, *model.event_shape], dtype, "x"), *context],
-        "sample": [*sample, *context],
+        "sample": [tf.TensorSpec([], tf.int32, "num_samples"), tf.TensorSpec([2], tf.int32, "seed"), *context],
         "forward": [tf.TensorSpec([None, *model.event_shape], dtype, "z"), *context],
         "inverse": [tf.TensorSpec([None, *model.event_shape], dtype, "x"), *context],
     }
+
+
+def _signature_functions(model, jit_compile: bool) -> dict:
+    """The signature functions of `model`, each returning a dict of named outputs.
+
+    Inputs are shape-checked in the graph (a signature call skips the
+    `tf.function` check) and the base noise is drawn outside XLA, as
+    `FlowModel.sample` does, so that the same seed gives the same samples.
+    """
+
+    def compiled(function):
+        return tf.function(function, jit_compile=True, autograph=False) if jit_compile else function
+
+    log_prob_fn, transform, samples_from_noise = map(
+        compiled, (model._log_prob, model._transform, model._samples_from_noise)
+    )
+
+    def data(value):
+        return tf.ensure_shape(value, [None, *model.event_shape])
+
+    def condition(context):
+        return None if context is None else tf.ensure_shape(context, [None, *model.context_shape])
+
+    def log_prob(x, context=None):
+        return {"log_prob": log_prob_fn(data(x), condition(context))}
+
+    def sample(num_samples, seed, context=None):
+        context = condition(context)
+        return {"samples": samples_from_noise(model._base_noise(num_samples, seed, context), context)}
+
+    def forward(z, context=None):
+        x, log_det = transform(data(z), condition(context), inverse=False)
+        return {"x": x, "log_det_jacobian": log_det}
+
+    def inverse(x, context=None):
+        z, log_det = transform(data(x), condition(context), inverse=True)
+        return {"z": z, "log_det_jacobian": log_det}
+
+    return {"log_prob": log_prob, "sample": sample, "forward": forward, "inverse": inverse}
 
 
 def export_saved_model(
@@ -51,20 +69,21 @@ def export_saved_model(
 
     `log_prob(x[, context]) -> {log_prob}`, `sample(num_samples, seed[, context]) -> {samples}`,
     `forward(z[, context]) -> {x, log_det_jacobian}`, `inverse(x[, context]) -> {z, log_det_jacobian}`;
-    `serving_default` is `log_prob`. Inputs are `[batch, *event_shape]` (and
-    `[batch, *context_shape]`) in the model's dtype, any batch size, 0
-    included; `num_samples` is an int32 scalar and `seed` an int32 `[2]`:
-    sampling is stateless, the same seed gives the same samples. The graph
-    holds only core TensorFlow ops, so loading and serving need neither
-    kerasflows nor TFP (`tf.saved_model.load`, TF Serving).
+    `serving_default` is `log_prob`. Data are `[batch, *event_shape]` (and
+    contexts `[batch, *context_shape]`) in the model's dtype, any batch size,
+    0 included; a wrong shape fails with the expected one. `num_samples` is an
+    int32 scalar and `seed` an int32 `[2]`: sampling is stateless and gives
+    what `model.sample(num_samples, context, seed)` gives. The graph holds
+    only core TensorFlow ops, so loading and serving need neither kerasflows
+    nor TFP (`tf.saved_model.load`, TensorFlow Serving).
 
     Args:
         model: a `kf.FlowModel`.
-        filepath: directory to write.
+        filepath: directory to write (`<base>/<version>` for TF Serving).
         format: only "tf_saved_model".
         verbose: print the signatures; True when None.
-        jit_compile: mark the signature functions for XLA compilation.
-            Loading then needs a TensorFlow built with XLA.
+        jit_compile: compile the flow's math with XLA when served. Loading
+            then needs a TensorFlow built with XLA; the default runs anywhere.
         options: `tf.saved_model.SaveOptions` for the writer.
 
     Raises:
@@ -80,9 +99,7 @@ def export_saved_model(
     # The layers, not the model: tracking a Model traces its `call`, which needs a context when conditional.
     for layer in (*model.flows, model.base):
         archive.track(layer)
-    specs = _input_signatures(model)
-    for name, function in _signature_functions(model).items():
-        endpoint = tf.function(function, input_signature=specs[name], jit_compile=jit_compile, autograph=False)
-        endpoint.get_concrete_function()
-        archive.add_endpoint(name, endpoint)
+    specs = _input_specs(model)
+    for name, function in _signature_functions(model, jit_compile).items():
+        archive.add_endpoint(name, function, input_signature=specs[name])
     archive.write_out(filepath, options=options, verbose=True if verbose is None else verbose)
