@@ -272,6 +272,7 @@ class FlowModel(keras.Model):
             format: only "tf_saved_model".
             verbose: print a summary of the signatures.
             jit_compile: mark the signature functions for XLA.
+            **kwargs: passed on to `kerasflows.export.export_saved_model`.
         """
         from kerasflows.export import export_saved_model
 
