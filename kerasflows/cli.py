@@ -164,7 +164,8 @@ def _fit(args) -> None:
     if callbacks:
         stopped = "stopped early" if epochs_run < args.epochs else "ran all epochs"
         print(
-            f"Early stopping on validation NLL {stopped} after {epochs_run} epochs; restored the best weights (epoch {best_epoch})."
+            f"Early stopping on validation NLL {stopped} after {epochs_run} epochs; "
+            f"restored the best weights (epoch {best_epoch})."
         )
     metrics = {
         "flow": args.flow,

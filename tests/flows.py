@@ -3,9 +3,9 @@
 import keras
 import numpy as np
 import tensorflow as tf
+from registry import FLOW_LAYERS, PRESETS
 
 import kerasflows as kf
-from registry import FLOW_LAYERS, PRESETS
 
 ENTRIES = {**FLOW_LAYERS, **PRESETS}
 BATCH = 7

@@ -4,9 +4,9 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from flows import ENTRIES, build, eager, inputs
 
 import kerasflows as kf
-from flows import ENTRIES, build, eager, inputs
 
 NAMES = sorted(ENTRIES)
 DTYPES = ["float64", "float32"]
