@@ -232,33 +232,39 @@ class FlowModel(keras.Model):
             self.optimizer.build(self.trainable_variables)
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
-        """Mean negative log-likelihood in nats (weighted by `sample_weight`), plus added losses."""
+        """Mean negative log-likelihood in nats, plus any added losses."""
         if y is not None:
             raise ValueError("A FlowModel is fitted to data alone: expected y=None, Received: targets.")
-        nll = -y_pred
-        if sample_weight is None:
-            loss = ops.mean(nll)
-        else:
-            weight = ops.cast(ops.reshape(sample_weight, ops.shape(nll)), nll.dtype)
-            loss = ops.sum(nll * weight) / ops.maximum(ops.sum(weight), keras.backend.epsilon())
+        loss = -ops.mean(y_pred)
         if self.losses:
             loss = loss + self._aggregate_additional_loss(self.losses)
         return loss
 
-    def fit(self, x=None, y=None, validation_data=None, **kwargs):
-        """`keras.Model.fit` on data alone; NumPy inputs are checked first.
-
-        Raises:
-            ValueError: for targets `y`, or arrays that are empty, of the wrong
-                shape, or hold NaN/inf.
-        """
+    def _check_data(self, x, y, sample_weight, validation_data=None) -> None:
         if y is not None:
             raise ValueError("A FlowModel is fitted to data alone: expected y=None, Received: targets.")
+        if sample_weight is not None:
+            # Keras silently drops sample weights when there are no targets.
+            raise ValueError("A FlowModel takes no sample weights: expected sample_weight=None, Received: weights.")
         for name, data in (("x", x), ("validation_data", validation_data)):
             if isinstance(data, (np.ndarray, list, dict)):
                 values, context = _split_inputs(data)
                 self._check_inputs(values, context, name, allow_empty=False)
+
+    def fit(self, x=None, y=None, validation_data=None, sample_weight=None, **kwargs):
+        """`keras.Model.fit` on data alone; NumPy inputs are checked first.
+
+        Raises:
+            ValueError: for targets `y`, sample weights, or arrays that are
+                empty, of the wrong shape, or hold NaN/inf.
+        """
+        self._check_data(x, y, sample_weight, validation_data)
         return super().fit(x, validation_data=validation_data, **kwargs)
+
+    def evaluate(self, x=None, y=None, sample_weight=None, **kwargs):
+        """`keras.Model.evaluate`: the mean NLL of `x`, checked like `fit`'s."""
+        self._check_data(x, y, sample_weight)
+        return super().evaluate(x, **kwargs)
 
     # ----------------------------------------------------------------- export
     def export(self, filepath, format: str = "tf_saved_model", verbose=None, jit_compile: bool = False, **kwargs):
