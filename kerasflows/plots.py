@@ -40,7 +40,7 @@ def plot_density(log_prob_fn, data: np.ndarray, path: str | Path, resolution: in
     grid_x, grid_y = np.meshgrid(np.linspace(x_low, x_high, resolution), np.linspace(y_low, y_high, resolution))
     points = np.stack([grid_x.ravel(), grid_y.ravel()], axis=1).astype(data.dtype)
     log_density = np.asarray(log_prob_fn(points)).reshape(grid_x.shape)
-    floor = np.percentile(log_density, 5)
+    floor = log_density.max() - 12.0  # far tails reach -1e5 and would flatten the colour scale
     figure, axis = plt.subplots(figsize=(5.5, 4.5), dpi=90)
     contour = axis.contourf(grid_x, grid_y, np.maximum(log_density, floor), levels=30, cmap="viridis")
     figure.colorbar(contour, ax=axis, label="log p(x)")
