@@ -4,19 +4,61 @@ from collections.abc import Sequence
 
 import keras
 
-from kerasflows.layers.autoregressive import MaskedAutoregressive
-from kerasflows.layers.coupling import AffineCoupling
+from kerasflows.layers.autoregressive import InverseAutoregressive, MaskedAutoregressive
+from kerasflows.layers.coupling import AdditiveCoupling, AffineCoupling
+from kerasflows.layers.linear import Affine
 from kerasflows.model import FlowModel
 
 
 class _Preset(FlowModel):
-    """A FlowModel whose config is its constructor's hyper-parameters."""
+    """A FlowModel whose config is its constructor's hyper-parameters.
 
-    def __init__(self, flows, hyperparameters: dict, **kwargs):
+    Subclasses set `flow_layer` and `alternate` (the keyword that flips every
+    other layer, with its two values) and may override `extra_flows`.
+    """
+
+    flow_layer = None
+    alternate = None
+
+    def __init__(
+        self,
+        event_shape: Sequence[int],
+        num_flows: int,
+        hidden_units: Sequence[int] = (128, 128),
+        context_shape: Sequence[int] | None = None,
+        activation: str = "relu",
+        **kwargs,
+    ):
+        if len(event_shape) != 1:
+            raise ValueError(
+                f"{type(self).__name__} expects a flat event_shape [features], Received: {list(event_shape)}."
+            )
+        dtype = kwargs.get("dtype")
+        keyword, values = self.alternate
+        flows = [
+            self.flow_layer(
+                hidden_units,
+                activation=activation,
+                context_shape=context_shape,
+                dtype=dtype,
+                **{keyword: values[index % 2]},
+            )
+            for index in range(num_flows)
+        ]
         super().__init__(
-            flows, event_shape=hyperparameters["event_shape"], context_shape=hyperparameters["context_shape"], **kwargs
+            self.extra_flows(dtype) + flows, event_shape=event_shape, context_shape=context_shape, **kwargs
         )
-        self._hyperparameters = hyperparameters
+        self._hyperparameters = {
+            "event_shape": list(event_shape),
+            "num_flows": num_flows,
+            "hidden_units": list(hidden_units),
+            "context_shape": None if context_shape is None else list(context_shape),
+            "activation": activation,
+        }
+
+    def extra_flows(self, dtype) -> list:
+        """Layers placed before the repeated ones, on the base side."""
+        return []
 
     def get_config(self):
         return {**keras.Model.get_config(self), **self._hyperparameters}
@@ -26,10 +68,8 @@ class _Preset(FlowModel):
         return cls(**config)
 
 
-def _flat_event_size(event_shape: Sequence[int], preset: str) -> int:
-    if len(event_shape) != 1:
-        raise ValueError(f"{preset} expects a flat event_shape [features], Received: {list(event_shape)}.")
-    return int(event_shape[0])
+_ORDERS = ("input_order", ("left-to-right", "right-to-left"))
+_MASKS = ("reverse_mask", (False, True))
 
 
 @keras.saving.register_keras_serializable("kerasflows")
@@ -50,35 +90,24 @@ class MAF(_Preset):
         >>> model = kf.MAF([2], num_flows=5, hidden_units=(64, 64))
     """
 
+    flow_layer = MaskedAutoregressive
+    alternate = _ORDERS
+
     def __init__(
-        self,
-        event_shape: Sequence[int],
-        num_flows: int = 5,
-        hidden_units: Sequence[int] = (128, 128),
-        context_shape: Sequence[int] | None = None,
-        activation: str = "relu",
-        **kwargs,
+        self, event_shape, num_flows=5, hidden_units=(128, 128), context_shape=None, activation="relu", **kwargs
     ):
-        _flat_event_size(event_shape, "MAF")
-        dtype = kwargs.get("dtype")
-        flows = [
-            MaskedAutoregressive(
-                hidden_units,
-                input_order="left-to-right" if index % 2 == 0 else "right-to-left",
-                activation=activation,
-                context_shape=context_shape,
-                dtype=dtype,
-            )
-            for index in range(num_flows)
-        ]
-        hyperparameters = {
-            "event_shape": list(event_shape),
-            "num_flows": num_flows,
-            "hidden_units": list(hidden_units),
-            "context_shape": None if context_shape is None else list(context_shape),
-            "activation": activation,
-        }
-        super().__init__(flows, hyperparameters, **kwargs)
+        super().__init__(event_shape, num_flows, hidden_units, context_shape, activation, **kwargs)
+
+
+@keras.saving.register_keras_serializable("kerasflows")
+class IAF(MAF):
+    """Inverse autoregressive flow: MAF reversed, sampling in one pass per step.
+
+    Density of external data takes D passes per step. Reference: Kingma et
+    al., NeurIPS 2016. Arguments as `MAF`.
+    """
+
+    flow_layer = InverseAutoregressive
 
 
 @keras.saving.register_keras_serializable("kerasflows")
@@ -99,32 +128,24 @@ class RealNVP(_Preset):
         >>> model = kf.RealNVP([16], num_flows=6)
     """
 
+    flow_layer = AffineCoupling
+    alternate = _MASKS
+
     def __init__(
-        self,
-        event_shape: Sequence[int],
-        num_flows: int = 6,
-        hidden_units: Sequence[int] = (128, 128),
-        context_shape: Sequence[int] | None = None,
-        activation: str = "relu",
-        **kwargs,
+        self, event_shape, num_flows=6, hidden_units=(128, 128), context_shape=None, activation="relu", **kwargs
     ):
-        _flat_event_size(event_shape, "RealNVP")
-        dtype = kwargs.get("dtype")
-        flows = [
-            AffineCoupling(
-                hidden_units,
-                reverse_mask=index % 2 == 1,
-                activation=activation,
-                context_shape=context_shape,
-                dtype=dtype,
-            )
-            for index in range(num_flows)
-        ]
-        hyperparameters = {
-            "event_shape": list(event_shape),
-            "num_flows": num_flows,
-            "hidden_units": list(hidden_units),
-            "context_shape": None if context_shape is None else list(context_shape),
-            "activation": activation,
-        }
-        super().__init__(flows, hyperparameters, **kwargs)
+        super().__init__(event_shape, num_flows, hidden_units, context_shape, activation, **kwargs)
+
+
+@keras.saving.register_keras_serializable("kerasflows")
+class NICE(RealNVP):
+    """NICE: additive (volume-preserving) couplings and a learnable diagonal scale.
+
+    The scale sits next to the base, as in the paper. Reference: Dinh et
+    al., ICLR 2015 workshop. Arguments as `RealNVP`.
+    """
+
+    flow_layer = AdditiveCoupling
+
+    def extra_flows(self, dtype) -> list:
+        return [Affine(dtype=dtype)]

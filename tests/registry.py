@@ -31,9 +31,27 @@ FLOW_LAYERS = {
         (4,),
         (2, 2),
     ),
+    "InverseAutoregressive": (lambda dtype: layers.InverseAutoregressive((8,), dtype=dtype), (3,), None),
+    "InverseAutoregressive-context": (
+        lambda dtype: layers.InverseAutoregressive((8, 8), context_shape=(2,), dtype=dtype),
+        (3,),
+        (2,),
+    ),
+    "AdditiveCoupling": (lambda dtype: layers.AdditiveCoupling((8,), reverse_mask=True, dtype=dtype), (3,), None),
+    "AdditiveCoupling-context": (
+        lambda dtype: layers.AdditiveCoupling((8,), context_shape=(2,), dtype=dtype),
+        (4,),
+        (2,),
+    ),
+    "Affine": (lambda dtype: layers.Affine(dtype=dtype), (3,), None),
+    "LULinear": (lambda dtype: layers.LULinear(dtype=dtype), (4,), None),
+    "LULinear-permuted": (lambda dtype: layers.LULinear(permutation=[1, 2, 0], dtype=dtype), (3,), None),
     "Permute": (lambda dtype: layers.Permute([2, 0, 1], dtype=dtype), (3,), None),
     "Reverse": (lambda dtype: layers.Reverse(dtype=dtype), (3,), None),
 }
+
+# Entries that start as a fixed permutation rather than the identity.
+PERMUTATIONS = {"Permute", "Reverse", "LULinear-permuted"}
 
 PRESETS = {
     "MAF": (lambda dtype: kf.MAF([3], num_flows=2, hidden_units=(8, 8), dtype=dtype), (3,), None),
@@ -42,6 +60,8 @@ PRESETS = {
         (2,),
         (3,),
     ),
+    "IAF": (lambda dtype: kf.IAF([3], num_flows=2, hidden_units=(8,), dtype=dtype), (3,), None),
+    "NICE": (lambda dtype: kf.NICE([4], num_flows=2, hidden_units=(8,), dtype=dtype), (4,), None),
     "RealNVP": (lambda dtype: kf.RealNVP([4], num_flows=3, hidden_units=(8, 8), dtype=dtype), (4,), None),
     "RealNVP-context": (
         lambda dtype: kf.RealNVP([3], num_flows=2, hidden_units=(8,), context_shape=[1], dtype=dtype),

@@ -1,8 +1,19 @@
 """Flow layers: Keras layers that own weights and build TFP bijectors."""
 
-from kerasflows.layers.autoregressive import MaskedAutoregressive
+from kerasflows.layers.autoregressive import InverseAutoregressive, MaskedAutoregressive
 from kerasflows.layers.base import FlowLayer
-from kerasflows.layers.coupling import AffineCoupling
+from kerasflows.layers.coupling import AdditiveCoupling, AffineCoupling
+from kerasflows.layers.linear import Affine, LULinear
 from kerasflows.layers.permutation import Permute, Reverse
 
-__all__ = ["AffineCoupling", "FlowLayer", "MaskedAutoregressive", "Permute", "Reverse"]
+__all__ = [
+    "AdditiveCoupling",
+    "Affine",
+    "AffineCoupling",
+    "FlowLayer",
+    "InverseAutoregressive",
+    "LULinear",
+    "MaskedAutoregressive",
+    "Permute",
+    "Reverse",
+]

@@ -1,4 +1,4 @@
-"""Affine coupling layer (RealNVP)."""
+"""Coupling layers: affine (RealNVP) and additive (NICE)."""
 
 from collections.abc import Sequence
 
@@ -56,7 +56,7 @@ class AffineCoupling(FlowLayer):
         super().build(input_shape)
         num_masked = input_shape[-1] // 2
         self.conditioner = MLP(
-            output_units=2 * (input_shape[-1] - num_masked),
+            output_units=self.params_per_feature * (input_shape[-1] - num_masked),
             hidden_units=self.hidden_units,
             activation=self.activation,
             context_size=self.context_size,
@@ -64,12 +64,17 @@ class AffineCoupling(FlowLayer):
         )
         self.conditioner.build((None, num_masked))
 
+    params_per_feature = 2
+
+    def _shift_and_log_scale(self, params):
+        shift, log_scale = keras.ops.split(params, 2, axis=-1)
+        return shift, soft_clamp(log_scale, self.max_log_scale)
+
     def bijector(self, context=None) -> tfb.Bijector:
         context = self.flat_context(context)
 
         def shift_and_log_scale(z_a, output_units):
-            shift, log_scale = keras.ops.split(self.conditioner(z_a, context), 2, axis=-1)
-            return shift, soft_clamp(log_scale, self.max_log_scale)
+            return self._shift_and_log_scale(self.conditioner(z_a, context))
 
         num_masked = self.event_shape[-1] // 2
         return tfb.RealNVP(
@@ -85,3 +90,31 @@ class AffineCoupling(FlowLayer):
             "activation": self.activation,
             "max_log_scale": self.max_log_scale,
         }
+
+
+@keras.saving.register_keras_serializable("kerasflows")
+class AdditiveCoupling(AffineCoupling):
+    """NICE coupling: `x_a = z_a`, `x_b = z_b + m(z_a)`; volume preserving (log-det 0).
+
+    Reference: Dinh et al., "NICE: Non-linear Independent Components
+    Estimation", ICLR 2015 workshop.
+
+    Args:
+        hidden_units: widths of the conditioner's hidden layers.
+        reverse_mask: condition on the last features instead of the first.
+        activation: hidden activation of the conditioner.
+        context_shape: shape of one context row, or None.
+    """
+
+    params_per_feature = 1
+
+    def __init__(self, hidden_units=(128, 128), reverse_mask=False, activation="relu", context_shape=None, **kwargs):
+        super().__init__(hidden_units, reverse_mask, activation, context_shape=context_shape, **kwargs)
+
+    def _shift_and_log_scale(self, params):
+        return params, None
+
+    def get_config(self):
+        config = super().get_config()
+        config.pop("max_log_scale")
+        return config
