@@ -1,0 +1,88 @@
+"""Serving latency: a reloaded SavedModel's signatures against the live Keras model.
+
+Times `log_prob` at batch 1 and 1024 and drawing 1000 samples, `--calls`
+times each after a warm-up, for the live model (XLA-compiled by default),
+the default export and an `export(jit_compile=True)` one. Prints one JSON
+object: p50 and p99 in milliseconds, and each export's p50 over the live
+p50.
+
+    python benchmarks/bench_serving.py [--calls 200] [--hidden 128] [--flows 5]
+"""
+
+import argparse
+import json
+import os
+import platform
+import tempfile
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+import kerasflows as kf  # noqa: E402
+
+WARMUP = 10
+SEED = [1, 2]
+
+
+def _latency(function, calls: int) -> dict:
+    """p50 and p99 of `function()` in milliseconds, after a warm-up."""
+    for _ in range(WARMUP):
+        function()
+    times = []
+    for _ in range(calls):
+        start = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - start)
+    p50, p99 = np.percentile(np.array(times) * 1e3, [50, 99])
+    return {"p50": round(float(p50), 3), "p99": round(float(p99), 3)}
+
+
+def main(calls: int, hidden: int, flows: int) -> dict:
+    model = kf.MAF([2], num_flows=flows, hidden_units=(hidden, hidden))
+    model.compile()
+    model.fit(kf.datasets.two_moons(1024), epochs=1, verbose=0)  # trained weights, not the identity
+    folder = tempfile.mkdtemp()
+    model.export(f"{folder}/plain", verbose=False)
+    model.export(f"{folder}/xla", verbose=False, jit_compile=True)
+    exports = {name: tf.saved_model.load(f"{folder}/{name}").signatures for name in ("plain", "xla")}
+    x = {batch: tf.constant(kf.datasets.two_moons(batch, seed=batch)) for batch in (1, 1024)}
+    cases = {
+        f"log_prob_batch_{batch}": {
+            "live": lambda batch=batch: model.log_prob(x[batch]),
+            **{name: lambda s=s, batch=batch: s["log_prob"](x=x[batch]) for name, s in exports.items()},
+        }
+        for batch in (1, 1024)
+    }
+    cases["sample_1000"] = {
+        "live": lambda: model.sample(1000, seed=SEED),
+        **{name: lambda s=s: s["sample"](num_samples=1000, seed=SEED) for name, s in exports.items()},
+    }
+    result = {
+        "model": f"MAF(event_shape=[2], num_flows={flows}, hidden_units=({hidden}, {hidden}))",
+        "calls": calls,
+        "tensorflow": tf.__version__,
+        "cpu": platform.processor() or platform.machine(),
+        "cpu_count": os.cpu_count(),
+    }
+    for case, functions in cases.items():
+        latencies = {name: _latency(function, calls) for name, function in functions.items()}
+        result[case] = {
+            "live_ms": latencies["live"],
+            "saved_model_ms": latencies["plain"],
+            "saved_model_xla_ms": latencies["xla"],
+            "saved_model_over_live_p50": round(latencies["plain"]["p50"] / latencies["live"]["p50"], 2),
+            "saved_model_xla_over_live_p50": round(latencies["xla"]["p50"] / latencies["live"]["p50"], 2),
+        }
+    return result
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--calls", type=int, default=200)
+    parser.add_argument("--hidden", type=int, default=128)
+    parser.add_argument("--flows", type=int, default=5)
+    args = parser.parse_args()
+    print(json.dumps(main(args.calls, args.hidden, args.flows)))
