@@ -3,8 +3,6 @@
 import keras
 import tensorflow as tf
 
-SIGNATURES = ("log_prob", "sample", "forward", "inverse")
-
 
 def _input_specs(model) -> dict:
     """Each signature's inputs as `tf.TensorSpec`s, named as the signature's input keys."""

@@ -102,7 +102,7 @@ def _live(model, signature: str, inputs: dict) -> dict:
     return dict(zip(("z", "log_det_jacobian"), model.inverse(inputs["x"]), strict=True))
 
 
-def write_reference(name: str, model, x: np.ndarray) -> dict:
+def write_reference(name: str, model, x: np.ndarray) -> None:
     """Exports `model` to `savedmodels/<name>/1/` and writes its manifest, checked against the live model."""
     folder = HERE / name
     shutil.rmtree(folder / VERSION, ignore_errors=True)
@@ -113,7 +113,7 @@ def write_reference(name: str, model, x: np.ndarray) -> dict:
         outputs = call(loaded, signature, inputs)
         for key, expected in _live(model, signature, inputs).items():
             np.testing.assert_allclose(outputs[key], expected, rtol=TOL, atol=TOL, err_msg=f"{name} {signature}")
-        probes[signature] = {"inputs": inputs, "outputs": {key: value.tolist() for key, value in outputs.items()}}
+        probes[signature] = {"inputs": inputs, "outputs": {k: v.tolist() for k, v in sorted(outputs.items())}}
     manifest = {
         "name": name,
         "description": REFERENCES[name].__doc__,
@@ -131,7 +131,6 @@ def write_reference(name: str, model, x: np.ndarray) -> dict:
         "probes": probes,
     }
     (folder / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
-    return manifest
 
 
 def main(names) -> None:
