@@ -6,8 +6,20 @@ require_tensorflow_backend()
 
 from kerasflows import datasets, distributions, layers, nn  # noqa: E402
 from kerasflows.model import FlowModel  # noqa: E402
-from kerasflows.presets import IAF, MAF, NICE, RealNVP  # noqa: E402
+from kerasflows.presets import IAF, MAF, NICE, NSF, RealNVP  # noqa: E402
 
 __version__ = "0.1.0"
 
-__all__ = ["IAF", "MAF", "NICE", "FlowModel", "RealNVP", "__version__", "datasets", "distributions", "layers", "nn"]
+__all__ = [
+    "IAF",
+    "MAF",
+    "NICE",
+    "NSF",
+    "FlowModel",
+    "RealNVP",
+    "__version__",
+    "datasets",
+    "distributions",
+    "layers",
+    "nn",
+]

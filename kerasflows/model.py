@@ -113,18 +113,21 @@ class FlowModel(keras.Model):
         return self.base.distribution(context).log_prob(z) + log_det
 
     def _base_noise(self, num_samples, seed, context=None):
-        """Base draws for `_samples_from_noise`: `num_samples` per context row."""
-        rows = 1 if context is None else tf.shape(context)[0]
-        return self.base.sample(num_samples * rows, seed, context)
+        """Base draws: `[num_samples, *event_shape]`, or `[num_samples, rows, *event_shape]` given a context."""
+        if context is None:
+            return self.base.sample(num_samples, seed, context)
+        rows = tf.shape(context)[0]
+        z = self.base.sample(num_samples * rows, seed, context)
+        return tf.reshape(z, tf.concat([[num_samples, rows], self.event_shape], axis=0))
 
     def _samples_from_noise(self, z, context=None):
         if context is None:
             return self._transform(z, None, inverse=False)[0]
-        rows = tf.shape(context)[0]
-        repeated = tf.repeat(context[None], tf.shape(z)[0] // rows, axis=0)
+        shape = tf.shape(z)
+        repeated = tf.repeat(context[None], shape[0], axis=0)
         repeated = tf.reshape(repeated, tf.concat([[-1], tf.shape(context)[1:]], axis=0))
-        x = self._transform(z, repeated, inverse=False)[0]
-        return tf.reshape(x, tf.concat([[-1, rows], self.event_shape], axis=0))
+        x = self._transform(tf.reshape(z, tf.concat([[-1], self.event_shape], axis=0)), repeated, inverse=False)[0]
+        return tf.reshape(x, shape)
 
     def _sample(self, num_samples, seed, context=None):
         """Samples in one graph; `seed` is an int32 `[2]` tensor."""

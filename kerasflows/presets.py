@@ -4,61 +4,65 @@ from collections.abc import Sequence
 
 import keras
 
-from kerasflows.layers.autoregressive import InverseAutoregressive, MaskedAutoregressive
-from kerasflows.layers.coupling import AdditiveCoupling, AffineCoupling
+from kerasflows.layers.autoregressive import InverseAutoregressive, MaskedAutoregressive, MaskedSplineAutoregressive
+from kerasflows.layers.coupling import AdditiveCoupling, AffineCoupling, SplineCoupling
 from kerasflows.layers.linear import Affine
 from kerasflows.model import FlowModel
 
+_ORDERS = ("input_order", ("left-to-right", "right-to-left"))
+_MASKS = ("reverse_mask", (False, True))
+
 
 class _Preset(FlowModel):
-    """A FlowModel whose config is its constructor's hyper-parameters.
+    """`num_flows` copies of one layer, every other one flipped by `alternate`.
 
-    Subclasses set `flow_layer` and `alternate` (the keyword that flips every
-    other layer, with its two values) and may override `extra_flows`.
+    The config is the constructor's hyper-parameters: the core ones shared by
+    every preset plus `layer_kwargs` and `extra_config`.
     """
-
-    flow_layer = None
-    alternate = None
 
     def __init__(
         self,
+        layer: type,
+        alternate: tuple[str, tuple],
         event_shape: Sequence[int],
         num_flows: int,
-        hidden_units: Sequence[int] = (128, 128),
-        context_shape: Sequence[int] | None = None,
-        activation: str = "relu",
+        hidden_units: Sequence[int],
+        context_shape: Sequence[int] | None,
+        activation: str,
+        layer_kwargs: dict | None = None,
+        extra_config: dict | None = None,
+        base_side_flows: Sequence = (),
         **kwargs,
     ):
         if len(event_shape) != 1:
             raise ValueError(
                 f"{type(self).__name__} expects a flat event_shape [features], Received: {list(event_shape)}."
             )
-        dtype = kwargs.get("dtype")
-        keyword, values = self.alternate
+        if int(num_flows) < 1:
+            raise ValueError(f"Expected num_flows >= 1, Received: num_flows={num_flows}.")
+        keyword, values = alternate
+        layer_kwargs = layer_kwargs or {}
         flows = [
-            self.flow_layer(
+            layer(
                 hidden_units,
                 activation=activation,
                 context_shape=context_shape,
-                dtype=dtype,
+                dtype=kwargs.get("dtype"),
                 **{keyword: values[index % 2]},
+                **layer_kwargs,
             )
             for index in range(num_flows)
         ]
-        super().__init__(
-            self.extra_flows(dtype) + flows, event_shape=event_shape, context_shape=context_shape, **kwargs
-        )
+        super().__init__([*base_side_flows, *flows], event_shape=event_shape, context_shape=context_shape, **kwargs)
         self._hyperparameters = {
             "event_shape": list(event_shape),
-            "num_flows": num_flows,
+            "num_flows": int(num_flows),
             "hidden_units": list(hidden_units),
             "context_shape": None if context_shape is None else list(context_shape),
             "activation": activation,
+            **layer_kwargs,
+            **(extra_config or {}),
         }
-
-    def extra_flows(self, dtype) -> list:
-        """Layers placed before the repeated ones, on the base side."""
-        return []
 
     def get_config(self):
         return {**keras.Model.get_config(self), **self._hyperparameters}
@@ -66,10 +70,6 @@ class _Preset(FlowModel):
     @classmethod
     def from_config(cls, config, custom_objects=None):
         return cls(**config)
-
-
-_ORDERS = ("input_order", ("left-to-right", "right-to-left"))
-_MASKS = ("reverse_mask", (False, True))
 
 
 @keras.saving.register_keras_serializable("kerasflows")
@@ -90,24 +90,28 @@ class MAF(_Preset):
         >>> model = kf.MAF([2], num_flows=5, hidden_units=(64, 64))
     """
 
-    flow_layer = MaskedAutoregressive
-    alternate = _ORDERS
-
     def __init__(
         self, event_shape, num_flows=5, hidden_units=(128, 128), context_shape=None, activation="relu", **kwargs
     ):
-        super().__init__(event_shape, num_flows, hidden_units, context_shape, activation, **kwargs)
+        super().__init__(
+            MaskedAutoregressive, _ORDERS, event_shape, num_flows, hidden_units, context_shape, activation, **kwargs
+        )
 
 
 @keras.saving.register_keras_serializable("kerasflows")
-class IAF(MAF):
+class IAF(_Preset):
     """Inverse autoregressive flow: MAF reversed, sampling in one pass per step.
 
     Density of external data takes D passes per step. Reference: Kingma et
     al., NeurIPS 2016. Arguments as `MAF`.
     """
 
-    flow_layer = InverseAutoregressive
+    def __init__(
+        self, event_shape, num_flows=5, hidden_units=(128, 128), context_shape=None, activation="relu", **kwargs
+    ):
+        super().__init__(
+            InverseAutoregressive, _ORDERS, event_shape, num_flows, hidden_units, context_shape, activation, **kwargs
+        )
 
 
 @keras.saving.register_keras_serializable("kerasflows")
@@ -128,24 +132,81 @@ class RealNVP(_Preset):
         >>> model = kf.RealNVP([16], num_flows=6)
     """
 
-    flow_layer = AffineCoupling
-    alternate = _MASKS
-
     def __init__(
         self, event_shape, num_flows=6, hidden_units=(128, 128), context_shape=None, activation="relu", **kwargs
     ):
-        super().__init__(event_shape, num_flows, hidden_units, context_shape, activation, **kwargs)
+        super().__init__(
+            AffineCoupling, _MASKS, event_shape, num_flows, hidden_units, context_shape, activation, **kwargs
+        )
 
 
 @keras.saving.register_keras_serializable("kerasflows")
-class NICE(RealNVP):
+class NICE(_Preset):
     """NICE: additive (volume-preserving) couplings and a learnable diagonal scale.
 
     The scale sits next to the base, as in the paper. Reference: Dinh et
     al., ICLR 2015 workshop. Arguments as `RealNVP`.
     """
 
-    flow_layer = AdditiveCoupling
+    def __init__(
+        self, event_shape, num_flows=6, hidden_units=(128, 128), context_shape=None, activation="relu", **kwargs
+    ):
+        scale = Affine(dtype=kwargs.get("dtype"))
+        super().__init__(
+            AdditiveCoupling,
+            _MASKS,
+            event_shape,
+            num_flows,
+            hidden_units,
+            context_shape,
+            activation,
+            base_side_flows=[scale],
+            **kwargs,
+        )
 
-    def extra_flows(self, dtype) -> list:
-        return [Affine(dtype=dtype)]
+
+@keras.saving.register_keras_serializable("kerasflows")
+class NSF(_Preset):
+    """Neural spline flow: rational-quadratic spline couplings, or autoregressive splines.
+
+    `autoregressive=False` (coupling, one pass both ways) or True (MAF-style:
+    fast density, D passes to sample). Splines act on `[-bound, bound]` and
+    are the identity outside: standardise the data. Reference: Durkan et al.,
+    "Neural Spline Flows", NeurIPS 2019.
+
+    Args:
+        event_shape: `[features]`, at least 2 for couplings.
+        num_flows: number of spline layers.
+        hidden_units: conditioner hidden widths.
+        context_shape: shape of one context row, or None.
+        activation: hidden activation.
+        num_bins: spline pieces per feature.
+        bound: half-width of the splines' interval.
+        autoregressive: MADE-conditioned splines instead of couplings.
+    """
+
+    def __init__(
+        self,
+        event_shape,
+        num_flows=5,
+        hidden_units=(128, 128),
+        context_shape=None,
+        activation="relu",
+        num_bins=8,
+        bound=3.0,
+        autoregressive=False,
+        **kwargs,
+    ):
+        layer, alternate = (MaskedSplineAutoregressive, _ORDERS) if autoregressive else (SplineCoupling, _MASKS)
+        super().__init__(
+            layer,
+            alternate,
+            event_shape,
+            num_flows,
+            hidden_units,
+            context_shape,
+            activation,
+            layer_kwargs={"num_bins": int(num_bins), "bound": float(bound)},
+            extra_config={"autoregressive": bool(autoregressive)},
+            **kwargs,
+        )

@@ -46,6 +46,22 @@ FLOW_LAYERS = {
     "Affine": (lambda dtype: layers.Affine(dtype=dtype), (3,), None),
     "LULinear": (lambda dtype: layers.LULinear(dtype=dtype), (4,), None),
     "LULinear-permuted": (lambda dtype: layers.LULinear(permutation=[1, 2, 0], dtype=dtype), (3,), None),
+    "SplineCoupling": (lambda dtype: layers.SplineCoupling((8,), num_bins=4, bound=2.0, dtype=dtype), (3,), None),
+    "SplineCoupling-context": (
+        lambda dtype: layers.SplineCoupling((8,), reverse_mask=True, num_bins=3, context_shape=(2,), dtype=dtype),
+        (4,),
+        (2,),
+    ),
+    "MaskedSplineAutoregressive": (
+        lambda dtype: layers.MaskedSplineAutoregressive((8,), num_bins=4, bound=2.0, dtype=dtype),
+        (3,),
+        None,
+    ),
+    "MaskedSplineAutoregressive-context": (
+        lambda dtype: layers.MaskedSplineAutoregressive((8,), num_bins=3, context_shape=(1,), dtype=dtype),
+        (2,),
+        (1,),
+    ),
     "Permute": (lambda dtype: layers.Permute([2, 0, 1], dtype=dtype), (3,), None),
     "Reverse": (lambda dtype: layers.Reverse(dtype=dtype), (3,), None),
 }
@@ -62,6 +78,12 @@ PRESETS = {
     ),
     "IAF": (lambda dtype: kf.IAF([3], num_flows=2, hidden_units=(8,), dtype=dtype), (3,), None),
     "NICE": (lambda dtype: kf.NICE([4], num_flows=2, hidden_units=(8,), dtype=dtype), (4,), None),
+    "NSF": (lambda dtype: kf.NSF([3], num_flows=2, hidden_units=(8,), num_bins=4, dtype=dtype), (3,), None),
+    "NSF-autoregressive": (
+        lambda dtype: kf.NSF([3], num_flows=2, hidden_units=(8,), num_bins=4, autoregressive=True, dtype=dtype),
+        (3,),
+        None,
+    ),
     "RealNVP": (lambda dtype: kf.RealNVP([4], num_flows=3, hidden_units=(8, 8), dtype=dtype), (4,), None),
     "RealNVP-context": (
         lambda dtype: kf.RealNVP([3], num_flows=2, hidden_units=(8,), context_shape=[1], dtype=dtype),

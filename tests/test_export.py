@@ -149,10 +149,6 @@ def test_sampling_is_stateless_and_matches_the_live_model(exports, reloaded, tf_
             assert not np.allclose(samples, other)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="FlowModel._samples_from_noise divides by the number of context rows (model.py, pending fix)",
-)
 @pytest.mark.parametrize("name", CONDITIONAL)
 def test_sampling_with_an_empty_context(tf_only, name):
     samples = _outputs(tf_only["outputs"][("sample", name, "no rows")])["samples"]

@@ -1,8 +1,8 @@
 """Flow layers: Keras layers that own weights and build TFP bijectors."""
 
-from kerasflows.layers.autoregressive import InverseAutoregressive, MaskedAutoregressive
+from kerasflows.layers.autoregressive import InverseAutoregressive, MaskedAutoregressive, MaskedSplineAutoregressive
 from kerasflows.layers.base import FlowLayer
-from kerasflows.layers.coupling import AdditiveCoupling, AffineCoupling
+from kerasflows.layers.coupling import AdditiveCoupling, AffineCoupling, SplineCoupling
 from kerasflows.layers.linear import Affine, LULinear
 from kerasflows.layers.permutation import Permute, Reverse
 
@@ -14,6 +14,8 @@ __all__ = [
     "InverseAutoregressive",
     "LULinear",
     "MaskedAutoregressive",
+    "MaskedSplineAutoregressive",
     "Permute",
     "Reverse",
+    "SplineCoupling",
 ]

@@ -1,45 +1,33 @@
-"""Coupling layers: affine (RealNVP) and additive (NICE)."""
+"""Coupling layers: half of the features parametrise an element-wise transform of the other half."""
 
 from collections.abc import Sequence
 
 import keras
+from keras import ops
 from tensorflow_probability import bijectors as tfb
 
-from kerasflows.layers._clamp import soft_clamp
+from kerasflows.layers import _elementwise
+from kerasflows.layers._spline import params_per_feature
 from kerasflows.layers.base import FlowLayer
 from kerasflows.nn.mlp import MLP
 
 
-@keras.saving.register_keras_serializable("kerasflows")
-class AffineCoupling(FlowLayer):
-    """RealNVP coupling: half of the features rescale and shift the other half.
+class _Coupling(FlowLayer):
+    """`x_a = z_a`, `x_b = g(z_b; c(z_a))`, with `a` the first `D // 2` features (the last when `reverse_mask`).
 
-    `x_a = z_a`, `x_b = z_b * exp(s(z_a)) + m(z_a)`, with `a` the first
-    `D // 2` features (the last ones when `reverse_mask`). Forward and inverse
-    both take one pass of the conditioner; `s` is soft-clamped to
-    `[-max_log_scale, max_log_scale]`. Alternate `reverse_mask` between layers
-    so that every feature gets transformed.
-
-    Reference: Dinh et al., "Density estimation using Real NVP", ICLR 2017.
-
-    Args:
-        hidden_units: widths of the conditioner's hidden layers.
-        reverse_mask: condition on the last features instead of the first.
-        activation: hidden activation of the conditioner.
-        max_log_scale: soft bound on the log-scale.
-        context_shape: shape of one context row, or None.
-
-    Example:
-        >>> layer = AffineCoupling(hidden_units=(16,))
-        >>> y, log_det = layer(np.zeros((4, 3), "float32"))
+    Forward and inverse both take one pass of the MLP conditioner `c`.
+    Subclasses set `params_per_feature` and `elementwise(params)`, the
+    transform `g` given `[..., D - D // 2, params_per_feature]` parameters.
+    Alternate `reverse_mask` between layers so that every feature changes.
     """
+
+    params_per_feature = None
 
     def __init__(
         self,
         hidden_units: Sequence[int] = (128, 128),
         reverse_mask: bool = False,
         activation="relu",
-        max_log_scale: float = 5.0,
         context_shape: Sequence[int] | None = None,
         **kwargs,
     ):
@@ -47,7 +35,6 @@ class AffineCoupling(FlowLayer):
         self.hidden_units = tuple(int(h) for h in hidden_units)
         self.reverse_mask = bool(reverse_mask)
         self.activation = activation
-        self.max_log_scale = float(max_log_scale)
         self.conditioner = None
 
     def build(self, input_shape):
@@ -64,23 +51,19 @@ class AffineCoupling(FlowLayer):
         )
         self.conditioner.build((None, num_masked))
 
-    params_per_feature = 2
-
-    def _shift_and_log_scale(self, params):
-        shift, log_scale = keras.ops.split(params, 2, axis=-1)
-        return shift, soft_clamp(log_scale, self.max_log_scale)
+    def elementwise(self, params) -> tfb.Bijector:
+        """The transform of the conditioned half, given its parameters."""
+        raise NotImplementedError(f"{type(self).__name__} must implement `elementwise(params)`.")
 
     def bijector(self, context=None) -> tfb.Bijector:
         context = self.flat_context(context)
 
-        def shift_and_log_scale(z_a, output_units):
-            return self._shift_and_log_scale(self.conditioner(z_a, context))
+        def transform(z_a, num_transformed):
+            params = self.conditioner(z_a, context)
+            return self.elementwise(ops.reshape(params, (-1, num_transformed, self.params_per_feature)))
 
         num_masked = self.event_shape[-1] // 2
-        return tfb.RealNVP(
-            num_masked=-num_masked if self.reverse_mask else num_masked,
-            shift_and_log_scale_fn=shift_and_log_scale,
-        )
+        return tfb.RealNVP(num_masked=-num_masked if self.reverse_mask else num_masked, bijector_fn=transform)
 
     def get_config(self):
         return {
@@ -88,12 +71,43 @@ class AffineCoupling(FlowLayer):
             "hidden_units": list(self.hidden_units),
             "reverse_mask": self.reverse_mask,
             "activation": self.activation,
-            "max_log_scale": self.max_log_scale,
         }
 
 
 @keras.saving.register_keras_serializable("kerasflows")
-class AdditiveCoupling(AffineCoupling):
+class AffineCoupling(_Coupling):
+    """RealNVP coupling: `x_a = z_a`, `x_b = z_b * exp(s(z_a)) + m(z_a)`.
+
+    `s` is soft-clamped to `[-max_log_scale, max_log_scale]`.
+    Reference: Dinh et al., "Density estimation using Real NVP", ICLR 2017.
+
+    Args:
+        hidden_units: widths of the conditioner's hidden layers.
+        reverse_mask: condition on the last features instead of the first.
+        activation: hidden activation of the conditioner.
+        max_log_scale: soft bound on the log-scale.
+        context_shape: shape of one context row, or None.
+
+    Example:
+        >>> layer = AffineCoupling(hidden_units=(16,))
+        >>> y, log_det = layer(np.zeros((4, 3), "float32"))
+    """
+
+    params_per_feature = 2
+
+    def __init__(self, hidden_units=(128, 128), reverse_mask=False, activation="relu", max_log_scale=5.0, **kwargs):
+        super().__init__(hidden_units, reverse_mask, activation, **kwargs)
+        self.max_log_scale = float(max_log_scale)
+
+    def elementwise(self, params) -> tfb.Bijector:
+        return _elementwise.affine(params, self.max_log_scale)
+
+    def get_config(self):
+        return {**super().get_config(), "max_log_scale": self.max_log_scale}
+
+
+@keras.saving.register_keras_serializable("kerasflows")
+class AdditiveCoupling(_Coupling):
     """NICE coupling: `x_a = z_a`, `x_b = z_b + m(z_a)`; volume preserving (log-det 0).
 
     Reference: Dinh et al., "NICE: Non-linear Independent Components
@@ -108,13 +122,35 @@ class AdditiveCoupling(AffineCoupling):
 
     params_per_feature = 1
 
-    def __init__(self, hidden_units=(128, 128), reverse_mask=False, activation="relu", context_shape=None, **kwargs):
-        super().__init__(hidden_units, reverse_mask, activation, context_shape=context_shape, **kwargs)
+    def elementwise(self, params) -> tfb.Bijector:
+        return _elementwise.additive(params)
 
-    def _shift_and_log_scale(self, params):
-        return params, None
+
+@keras.saving.register_keras_serializable("kerasflows")
+class SplineCoupling(_Coupling):
+    """Neural spline coupling: `x_b = RQS(z_b; c(z_a))`, rational-quadratic on `[-bound, bound]`.
+
+    `num_bins` monotone rational-quadratic pieces per feature; the identity
+    outside `[-bound, bound]`, so standardise data to that range first.
+    Reference: Durkan et al., "Neural Spline Flows", NeurIPS 2019.
+
+    Args:
+        hidden_units: widths of the conditioner's hidden layers.
+        reverse_mask: condition on the last features instead of the first.
+        activation: hidden activation of the conditioner.
+        num_bins: spline pieces `K`.
+        bound: half-width of the spline's interval.
+        context_shape: shape of one context row, or None.
+    """
+
+    def __init__(self, hidden_units=(128, 128), reverse_mask=False, activation="relu", num_bins=8, bound=3.0, **kwargs):
+        super().__init__(hidden_units, reverse_mask, activation, **kwargs)
+        self.num_bins = int(num_bins)
+        self.bound = float(bound)
+        self.params_per_feature = params_per_feature(self.num_bins)
+
+    def elementwise(self, params) -> tfb.Bijector:
+        return _elementwise.spline(params, self.bound)
 
     def get_config(self):
-        config = super().get_config()
-        config.pop("max_log_scale")
-        return config
+        return {**super().get_config(), "num_bins": self.num_bins, "bound": self.bound}
