@@ -75,9 +75,19 @@ class MaskedAutoregressive(FlowLayer):
         """The element-wise transform, given `[..., D, params_per_feature]` MADE outputs."""
         return _elementwise.affine(params, self.max_log_scale)
 
+    def _masked_flow(self, flat_context) -> tfb.Bijector:
+        return tfb.MaskedAutoregressiveFlow(bijector_fn=lambda y: self.elementwise(self.made(y, flat_context)))
+
     def bijector(self, context=None) -> tfb.Bijector:
+        return self._masked_flow(self.flat_context(context))
+
+    def call(self, x, context=None, inverse: bool = False):
         context = self.flat_context(context)
-        return tfb.MaskedAutoregressiveFlow(bijector_fn=lambda y: self.elementwise(self.made(y, context)))
+        if inverse:
+            # Density: one MADE pass gives the element-wise transform, its inverse and its
+            # log-det (TFP's MaskedAutoregressiveFlow runs the MADE twice).
+            return self.apply(self.elementwise(self.made(x, context)), x, inverse=True)
+        return self.apply(self._masked_flow(context), x)
 
     def get_config(self):
         return {
@@ -107,6 +117,10 @@ class InverseAutoregressive(MaskedAutoregressive):
 
     def bijector(self, context=None) -> tfb.Bijector:
         return tfb.Invert(super().bijector(context))
+
+    def call(self, x, context=None, inverse: bool = False):
+        # IAF's forward is MAF's inverse (one MADE pass), its inverse MAF's forward.
+        return super().call(x, context, inverse=not inverse)
 
 
 @keras.saving.register_keras_serializable("kerasflows")

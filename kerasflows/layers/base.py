@@ -66,7 +66,10 @@ class FlowLayer(keras.layers.Layer):
         return ops.reshape(context, (-1, self.context_size))
 
     def call(self, x, context=None, inverse: bool = False):
-        bijector = self.bijector(context)
+        return self.apply(self.bijector(context), x, inverse)
+
+    def apply(self, bijector: tfb.Bijector, x, inverse: bool = False):
+        """`bijector` applied to `x` one way, with one log-det per row: `(y, log|det dy/dx|)`."""
         event_ndims = len(self.event_shape)
         if inverse:
             y = bijector.inverse(x)

@@ -55,6 +55,19 @@ class _Coupling(FlowLayer):
         """The transform of the conditioned half, given its parameters."""
         raise NotImplementedError(f"{type(self).__name__} must implement `elementwise(params)`.")
 
+    def call(self, x, context=None, inverse: bool = False):
+        # What `bijector(context)` computes, with one conditioner pass for the
+        # transform and its log-det (TFP's RealNVP runs the conditioner twice).
+        size, num_masked = self.event_shape[-1], self.event_shape[-1] // 2
+        if self.reverse_mask:
+            x_b, x_a = x[..., : size - num_masked], x[..., size - num_masked :]
+        else:
+            x_a, x_b = x[..., :num_masked], x[..., num_masked:]
+        params = self.conditioner(x_a, self.flat_context(context))
+        transform = self.elementwise(ops.reshape(params, (-1, size - num_masked, self.params_per_feature)))
+        y_b, log_det = self.apply(transform, x_b, inverse)
+        return ops.concatenate([y_b, x_a] if self.reverse_mask else [x_a, y_b], axis=-1), log_det
+
     def bijector(self, context=None) -> tfb.Bijector:
         context = self.flat_context(context)
 
