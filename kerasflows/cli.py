@@ -11,7 +11,8 @@ import tempfile
 import time
 from pathlib import Path
 
-FLOWS = ("maf", "realnvp")
+FLOWS = ("maf", "realnvp", "iaf", "nice", "nsf")
+COUPLING_FLOWS = ("realnvp", "nice", "nsf")
 DEFAULT_DATA = "two-moons"
 
 
@@ -139,14 +140,14 @@ def _fit(args) -> None:
             f"Expected enough rows for a training and a validation split of {args.validation_split}, "
             f"Received: {len(data)} row(s)."
         )
-    if args.flow == "realnvp" and data.shape[1] < 2:
-        raise ValueError(f"Expected at least 2 features for --flow realnvp, Received: {data.shape[1]}.")
+    if args.flow in COUPLING_FLOWS and data.shape[1] < 2:
+        raise ValueError(f"Expected at least 2 features for --flow {args.flow}, Received: {data.shape[1]}.")
     out = Path(args.out or f"runs/{args.flow}-{data_name}")
     keras.utils.set_random_seed(args.seed)
     data = data[np.random.default_rng(args.seed).permutation(len(data))]
     train, validation = data[num_validation:], data[:num_validation]
 
-    preset = {"maf": kf.MAF, "realnvp": kf.RealNVP}[args.flow]
+    preset = {"maf": kf.MAF, "realnvp": kf.RealNVP, "iaf": kf.IAF, "nice": kf.NICE, "nsf": kf.NSF}[args.flow]
     model = preset([data.shape[1]], num_flows=args.num_flows, hidden_units=args.hidden_units)
     model.compile(keras.optimizers.Adam(args.learning_rate))
     callbacks = []

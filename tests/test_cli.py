@@ -103,6 +103,12 @@ def test_missing_model_directory(tmp_path, capsys):
     assert "holding model.keras" in capsys.readouterr().err
 
 
+def test_coupling_flows_need_two_features(tmp_path, capsys):
+    data = _bad(tmp_path, "one.csv", "a\n1\n2\n3\n4\n5\n")
+    assert main(["fit", "--data", data, "--flow", "nsf", "--out", str(tmp_path / "run"), *SMALL]) == 2
+    assert "Expected at least 2 features for --flow nsf, Received: 1" in capsys.readouterr().err
+
+
 def test_failed_run_keeps_the_previous_output(fitted, tmp_path):
     before = (fitted / "run" / "metrics.json").read_text()
     bad = _bad(tmp_path, "x.csv", "a,b\n1,nan\n")
