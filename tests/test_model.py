@@ -162,3 +162,25 @@ def test_another_keras_backend_is_refused():
     assert result.returncode != 0
     assert "ImportError: kerasflows runs on Keras' TensorFlow backend only" in result.stderr
     assert "Received: KERAS_BACKEND='jax'" in result.stderr
+
+
+PRESET_FITS = {
+    "MAF": lambda: kf.MAF([2], num_flows=4, hidden_units=(64, 64)),
+    "IAF": lambda: kf.IAF([2], num_flows=4, hidden_units=(64, 64)),
+    "RealNVP": lambda: kf.RealNVP([2], num_flows=6, hidden_units=(64, 64)),
+    "NICE": lambda: kf.NICE([2], num_flows=6, hidden_units=(64, 64)),
+    "NSF": lambda: kf.NSF([2], num_flows=4, hidden_units=(64, 64)),
+    "NSF-autoregressive": lambda: kf.NSF([2], num_flows=4, hidden_units=(64, 64), autoregressive=True),
+}
+
+
+@pytest.mark.parametrize("name", sorted(PRESET_FITS))
+def test_every_preset_beats_a_fitted_gaussian_on_moons(name, moons):
+    train, validation = moons
+    gaussian_nll = -float(np.mean(_gaussian_log_prob(validation, train.mean(axis=0), np.cov(train.T))))
+    keras.utils.set_random_seed(0)
+    model = PRESET_FITS[name]()
+    model.compile(keras.optimizers.Adam(3e-3))
+    best = keras.callbacks.EarlyStopping(patience=15, restore_best_weights=True)
+    model.fit(train, validation_data=validation, epochs=15, batch_size=200, verbose=0, callbacks=[best])
+    assert -float(np.mean(model.log_prob(validation))) < gaussian_nll - 0.2
