@@ -3,7 +3,7 @@
 import tensorflow as tf
 from tensorflow_probability import bijectors as tfb
 
-from kerasflows.layers._spline import BoundedSpline
+from kerasflows.layers._spline import BoundedSpline, params_per_feature
 
 
 def soft_clamp(log_scale, bound: float):
@@ -21,6 +21,18 @@ def additive(params) -> tfb.Bijector:
     return tfb.Shift(params[..., 0])
 
 
-def spline(params, bound: float) -> tfb.Bijector:
-    """A rational-quadratic spline on `[-bound, bound]` from `3K - 1` params per element."""
-    return BoundedSpline(params, bound)
+class SplineTransform:
+    """Mixin for layers whose element-wise transform is a rational-quadratic spline on `[-bound, bound]`."""
+
+    def set_spline(self, num_bins: int, bound: float) -> None:
+        """Stores the spline's hyper-parameters; `3K - 1` conditioner outputs per feature."""
+        self.num_bins = int(num_bins)
+        self.bound = float(bound)
+        self.params_per_feature = params_per_feature(self.num_bins)
+
+    def elementwise(self, params) -> tfb.Bijector:
+        return BoundedSpline(params, self.bound)
+
+    def spline_config(self) -> dict:
+        """The spline's entries of `get_config`."""
+        return {"num_bins": self.num_bins, "bound": self.bound}

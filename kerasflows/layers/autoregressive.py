@@ -6,7 +6,6 @@ import keras
 from tensorflow_probability import bijectors as tfb
 
 from kerasflows.layers import _elementwise
-from kerasflows.layers._spline import params_per_feature
 from kerasflows.layers.base import FlowLayer
 from kerasflows.nn.made import MADE
 
@@ -124,7 +123,7 @@ class InverseAutoregressive(MaskedAutoregressive):
 
 
 @keras.saving.register_keras_serializable("kerasflows")
-class MaskedSplineAutoregressive(MaskedAutoregressive):
+class MaskedSplineAutoregressive(_elementwise.SplineTransform, MaskedAutoregressive):
     """Autoregressive neural spline step: `x_i = RQS(z_i; MADE(x_<i))` on `[-bound, bound]`.
 
     The identity outside `[-bound, bound]`; density in one MADE pass,
@@ -144,14 +143,9 @@ class MaskedSplineAutoregressive(MaskedAutoregressive):
         self, hidden_units=(128, 128), input_order="left-to-right", activation="relu", num_bins=8, bound=3.0, **kwargs
     ):
         super().__init__(hidden_units, input_order, activation, **kwargs)
-        self.num_bins = int(num_bins)
-        self.bound = float(bound)
-        self.params_per_feature = params_per_feature(self.num_bins)
-
-    def elementwise(self, params) -> tfb.Bijector:
-        return _elementwise.spline(params, self.bound)
+        self.set_spline(num_bins, bound)
 
     def get_config(self):
         config = super().get_config()
         config.pop("max_log_scale")
-        return {**config, "num_bins": self.num_bins, "bound": self.bound}
+        return {**config, **self.spline_config()}

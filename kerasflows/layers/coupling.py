@@ -7,7 +7,6 @@ from keras import ops
 from tensorflow_probability import bijectors as tfb
 
 from kerasflows.layers import _elementwise
-from kerasflows.layers._spline import params_per_feature
 from kerasflows.layers.base import FlowLayer
 from kerasflows.nn.mlp import MLP
 
@@ -140,7 +139,7 @@ class AdditiveCoupling(_Coupling):
 
 
 @keras.saving.register_keras_serializable("kerasflows")
-class SplineCoupling(_Coupling):
+class SplineCoupling(_elementwise.SplineTransform, _Coupling):
     """Neural spline coupling: `x_b = RQS(z_b; c(z_a))`, rational-quadratic on `[-bound, bound]`.
 
     `num_bins` monotone rational-quadratic pieces per feature; the identity
@@ -158,12 +157,7 @@ class SplineCoupling(_Coupling):
 
     def __init__(self, hidden_units=(128, 128), reverse_mask=False, activation="relu", num_bins=8, bound=3.0, **kwargs):
         super().__init__(hidden_units, reverse_mask, activation, **kwargs)
-        self.num_bins = int(num_bins)
-        self.bound = float(bound)
-        self.params_per_feature = params_per_feature(self.num_bins)
-
-    def elementwise(self, params) -> tfb.Bijector:
-        return _elementwise.spline(params, self.bound)
+        self.set_spline(num_bins, bound)
 
     def get_config(self):
-        return {**super().get_config(), "num_bins": self.num_bins, "bound": self.bound}
+        return {**super().get_config(), **self.spline_config()}
