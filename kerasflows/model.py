@@ -129,10 +129,6 @@ class FlowModel(keras.Model):
         x = self._transform(tf.reshape(z, tf.concat([[-1], self.event_shape], axis=0)), repeated, inverse=False)[0]
         return tf.reshape(x, shape)
 
-    def _sample(self, num_samples, seed, context=None):
-        """Samples in one graph; `seed` is an int32 `[2]` tensor."""
-        return self._samples_from_noise(self._base_noise(num_samples, seed, context), context)
-
     def call(self, inputs, training=None):
         x, context = _split_inputs(inputs)
         return self._log_prob(ops.cast(x, self.compute_dtype), context)

@@ -166,7 +166,7 @@ class MADE(keras.layers.Layer):
             self.context_layer = keras.layers.Dense(self.hidden_units[0], use_bias=False, dtype=self.dtype_policy)
         self._activation = keras.activations.get(activation)
 
-    def build(self, input_shape, context_shape=None):
+    def build(self, input_shape):
         shape = (None, self.event_size)
         for layer in self.hidden_layers:
             layer.build(shape)

@@ -42,7 +42,7 @@ class MLP(keras.layers.Layer):
         ]
         self.output_layer = keras.layers.Dense(self.output_units, kernel_initializer="zeros", dtype=self.dtype_policy)
 
-    def build(self, input_shape, context_shape=None):
+    def build(self, input_shape):
         width = input_shape[-1] + (self.context_size or 0)
         for layer in self.hidden_layers:
             layer.build((None, width))
