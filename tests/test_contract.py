@@ -130,6 +130,24 @@ def test_sample_is_seeded_and_shaped(name):
 
 
 @pytest.mark.parametrize("name", NAMES)
+def test_sample_and_log_prob_matches_log_prob_of_the_samples(name):
+    dtype = "float64"
+    model = eager(build(name, dtype))
+    _, event_shape, context_shape = ENTRIES[name]
+    context = None if context_shape is None else inputs(name, dtype, batch=3)[1]
+    x, log_q = model.sample_and_log_prob(5, context, seed=7)
+    np.testing.assert_array_equal(x, model.sample(5, context, seed=7))
+    if context is None:
+        assert log_q.shape == (5,)
+        by_inversion = model.log_prob(x)
+    else:
+        assert log_q.shape == (5, 3)
+        repeated = np.repeat(context.numpy()[None], 5, axis=0).reshape(15, *context_shape)
+        by_inversion = np.reshape(model.log_prob(np.reshape(x, (15, *event_shape)), repeated), (5, 3))
+    np.testing.assert_allclose(log_q, by_inversion, atol=tol(name, dtype), rtol=tol(name, dtype))
+
+
+@pytest.mark.parametrize("name", NAMES)
 def test_wrong_event_shape_is_refused(name):
     model = build(name)
     _, event_shape, _ = ENTRIES[name]
