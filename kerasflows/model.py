@@ -11,6 +11,7 @@ from tensorflow_probability import bijectors as tfb
 from tensorflow_probability import distributions as tfd
 
 from kerasflows._validation import check_batch
+from kerasflows.distribute import default_jit_compile, make_step_function, needs_replica_steps, scale_loss
 from kerasflows.distributions import StandardNormal
 from kerasflows.layers.base import FlowLayer
 
@@ -254,8 +255,14 @@ class FlowModel(keras.Model):
         return tfd.TransformedDistribution(self.base.distribution(context), chain)
 
     # ---------------------------------------------------------------- training
-    def compile(self, optimizer="adam", loss=None, metrics=None, jit_compile=True, **kwargs):
+    def compile(self, optimizer="adam", loss=None, metrics=None, jit_compile=None, **kwargs):
         """Configures training by maximum likelihood; XLA is on unless `jit_compile=False`.
+
+        `jit_compile=None` means XLA, except under a `TPUStrategy`, which
+        compiles every step with XLA itself. Under a strategy with more than
+        one replica, or a `MultiWorkerMirroredStrategy`, `fit` and `evaluate`
+        run the steps of `kerasflows.distribute`: XLA compiles each replica's
+        forward and backward pass, gradients are all-reduced outside it.
 
         Raises:
             ValueError: if a `loss` is given: the loss is always the NLL.
@@ -264,6 +271,8 @@ class FlowModel(keras.Model):
             raise ValueError(
                 f"FlowModel trains on its negative log-likelihood: expected loss=None, Received: loss={loss!r}."
             )
+        if jit_compile is None:
+            jit_compile = default_jit_compile(self.distribute_strategy)
         super().compile(optimizer=optimizer, metrics=metrics, jit_compile=jit_compile, **kwargs)
         self._compiled.clear()
 
@@ -274,13 +283,27 @@ class FlowModel(keras.Model):
             self.optimizer.build(self.trainable_variables)
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
-        """Mean negative log-likelihood in nats, plus any added losses."""
+        """Mean negative log-likelihood in nats, plus any added losses, per replica under a strategy."""
         if y is not None:
             raise ValueError("A FlowModel is fitted to data alone: expected y=None, Received: targets.")
-        loss = -ops.mean(y_pred)
+        loss = scale_loss(-ops.mean(y_pred))
         if self.losses:
             loss = loss + self._aggregate_additional_loss(self.losses)
         return loss
+
+    def make_train_function(self, force=False):
+        if not needs_replica_steps(self):
+            return super().make_train_function(force)
+        if self.train_function is None or force:
+            self.train_function = make_step_function(self, training=True)
+        return self.train_function
+
+    def make_test_function(self, force=False):
+        if not needs_replica_steps(self):
+            return super().make_test_function(force)
+        if self.test_function is None or force:
+            self.test_function = make_step_function(self, training=False)
+        return self.test_function
 
     def _check_data(self, x, y, sample_weight, validation_data=None) -> None:
         if y is not None:
