@@ -8,6 +8,8 @@ constructor takes the dtype name.
 import kerasflows as kf
 from kerasflows import layers
 
+IMAGE = (4, 4, 2)
+
 FLOW_LAYERS = {
     "MaskedAutoregressive": (lambda dtype: layers.MaskedAutoregressive((8, 8), dtype=dtype), (3,), None),
     "MaskedAutoregressive-random-order": (
@@ -64,6 +66,29 @@ FLOW_LAYERS = {
     ),
     "Permute": (lambda dtype: layers.Permute([2, 0, 1], dtype=dtype), (3,), None),
     "Reverse": (lambda dtype: layers.Reverse(dtype=dtype), (3,), None),
+    # Image layers, on a tiny 4x4x2 image.
+    "ActNorm": (lambda dtype: layers.ActNorm(dtype=dtype), IMAGE, None),
+    "BatchNorm": (lambda dtype: layers.BatchNorm(dtype=dtype), IMAGE, None),
+    "InvertibleConv1x1": (lambda dtype: layers.InvertibleConv1x1(seed=0, dtype=dtype), IMAGE, None),
+    "AffineCoupling-image": (lambda dtype: layers.AffineCoupling((8, 8), dtype=dtype), IMAGE, None),
+    "AffineCoupling-image-context": (
+        lambda dtype: layers.AffineCoupling((8,), reverse_mask=True, context_shape=(3,), dtype=dtype),
+        IMAGE,
+        (3,),
+    ),
+    "SplineCoupling-image": (lambda dtype: layers.SplineCoupling((8,), num_bins=3, dtype=dtype), IMAGE, None),
+    "Squeeze": (lambda dtype: layers.Squeeze(dtype=dtype), IMAGE, None),
+    "FactorOut": (
+        lambda dtype: layers.FactorOut(
+            [layers.AffineCoupling((8,), dtype=dtype), layers.Squeeze(dtype=dtype)], dtype=dtype
+        ),
+        IMAGE,
+        None,
+    ),
+    "Dequantize": (lambda dtype: layers.Dequantize(4, dtype=dtype), IMAGE, None),
+    "Logit": (lambda dtype: layers.Logit(dtype=dtype), IMAGE, None),
+    "Planar": (lambda dtype: layers.Planar(dtype=dtype), (3,), None),
+    "Radial": (lambda dtype: layers.Radial(dtype=dtype), (3,), None),
 }
 
 # Entries whose inverse or log-det comes from a numerical solver: the absolute and relative
@@ -71,9 +96,28 @@ FLOW_LAYERS = {
 TOLERANCES: dict[str, float] = {}
 
 # Entries that start as a fixed permutation rather than the identity.
-PERMUTATIONS = {"Permute", "Reverse", "LULinear-permuted"}
+PERMUTATIONS = {"Permute", "Reverse", "LULinear-permuted", "Squeeze", "FactorOut"}
+
+# Entries that start as a random rotation (log-det 0, norms kept) rather than the identity.
+ROTATIONS = {"InvertibleConv1x1"}
+
+# Entries that are fixed maps other than the identity: the image preprocessing and the
+# presets that begin with it (tests/test_images.py checks their formulas).
+FIXED_MAPS = {"Dequantize", "Logit", "Glow"}
+
+# Standard deviation of the noise added to each weight for the contract tests (0.3 unless listed): small
+# enough that deep image flows stay away from the logit's saturation and sharp float32 splines.
+WEIGHT_NOISE = {"Glow": 0.03, "SplineCoupling-image": 0.1}
+
+# Entries whose data side is an interval: contract inputs are drawn uniformly from it.
+DATA_RANGES = {"Logit": (0.0, 1.0), "Glow": (-0.5, 3.5)}
 
 PRESETS = {
+    "Glow": (
+        lambda dtype: kf.Glow(IMAGE, num_levels=2, steps_per_level=1, hidden_channels=8, num_bins=4, dtype=dtype),
+        IMAGE,
+        None,
+    ),
     "MAF": (lambda dtype: kf.MAF([3], num_flows=2, hidden_units=(8, 8), dtype=dtype), (3,), None),
     "MAF-context": (
         lambda dtype: kf.MAF([2], num_flows=2, hidden_units=(8,), context_shape=[3], dtype=dtype),
