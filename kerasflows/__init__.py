@@ -4,7 +4,7 @@ from kerasflows._backend import require_tensorflow_backend
 
 require_tensorflow_backend()
 
-from kerasflows import datasets, distributions, layers, nn  # noqa: E402
+from kerasflows import data, datasets, distributions, layers, nn  # noqa: E402
 from kerasflows.model import FlowModel  # noqa: E402
 from kerasflows.presets import IAF, MAF, NICE, NSF, RealNVP  # noqa: E402
 
@@ -18,6 +18,7 @@ __all__ = [
     "FlowModel",
     "RealNVP",
     "__version__",
+    "data",
     "datasets",
     "distributions",
     "layers",
