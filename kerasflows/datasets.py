@@ -21,3 +21,25 @@ def two_moons(num_samples: int = 2000, noise: float = 0.1, seed: int | None = 0)
     y = np.where(upper, np.sin(t), 0.5 - np.sin(t))
     points = np.stack([x, y], axis=1) + noise * rng.standard_normal((num_samples, 2))
     return points.astype("float32")
+
+
+DIGITS_SPLITS = {"train": slice(0, 1000), "validation": slice(1000, 1350), "test": slice(1350, 1797)}
+
+
+def digits(split: str = "train") -> np.ndarray:
+    """scikit-learn's bundled 8x8 handwritten digits as float32 images `[N, 8, 8, 1]`, pixels 0 to 16.
+
+    The 1797 images split in their stored order into "train" (1000),
+    "validation" (350) and "test" (447); use `num_bins=17` for their 17
+    pixel values. Reference: the UCI optical recognition of handwritten
+    digits data set.
+
+    Raises:
+        ValueError: for an unknown split.
+    """
+    if split not in DIGITS_SPLITS:
+        raise ValueError(f"Expected split to be one of {sorted(DIGITS_SPLITS)}, Received: {split!r}.")
+    from sklearn.datasets import load_digits
+
+    images = load_digits().images[DIGITS_SPLITS[split]]
+    return images[..., None].astype("float32")

@@ -11,7 +11,7 @@ def _input_specs(model) -> dict:
     return {
         "log_prob": [tf.TensorSpec([None, *model.event_shape], dtype, "x"), *context],
         "sample": [tf.TensorSpec([], tf.int32, "num_samples"), tf.TensorSpec([2], tf.int32, "seed"), *context],
-        "forward": [tf.TensorSpec([None, *model.event_shape], dtype, "z"), *context],
+        "forward": [tf.TensorSpec([None, *model.latent_shape], dtype, "z"), *context],
         "inverse": [tf.TensorSpec([None, *model.event_shape], dtype, "x"), *context],
     }
 
@@ -31,8 +31,8 @@ def _signature_functions(model, jit_compile: bool) -> dict:
         compiled, (model._log_prob, model._transform, model._samples_from_noise)
     )
 
-    def data(value):
-        return tf.ensure_shape(value, [None, *model.event_shape])
+    def data(value, shape=model.event_shape):
+        return tf.ensure_shape(value, [None, *shape])
 
     def condition(context):
         return None if context is None else tf.ensure_shape(context, [None, *model.context_shape])
@@ -45,7 +45,7 @@ def _signature_functions(model, jit_compile: bool) -> dict:
         return {"samples": samples_from_noise(model._base_noise(num_samples, seed, context), context)}
 
     def forward(z, context=None):
-        x, log_det = transform(data(z), condition(context), inverse=False)
+        x, log_det = transform(data(z, model.latent_shape), condition(context), inverse=False)
         return {"x": x, "log_det_jacobian": log_det}
 
     def inverse(x, context=None):
@@ -67,8 +67,8 @@ def export_saved_model(
 
     `log_prob(x[, context]) -> {log_prob}`, `sample(num_samples, seed[, context]) -> {samples}`,
     `forward(z[, context]) -> {x, log_det_jacobian}`, `inverse(x[, context]) -> {z, log_det_jacobian}`;
-    `serving_default` is `log_prob`. Data are `[batch, *event_shape]` (and
-    contexts `[batch, *context_shape]`) in the model's dtype, any batch size,
+    `serving_default` is `log_prob`. Data are `[batch, *event_shape]`, `z` is
+    `[batch, *latent_shape]` and contexts `[batch, *context_shape]`, in the model's dtype, any batch size,
     0 included; a wrong shape fails with the expected one. `num_samples` is an
     int32 scalar and `seed` an int32 `[2]`: sampling is stateless and gives
     what `model.sample(num_samples, context, seed)` gives. The graph holds

@@ -1,6 +1,7 @@
 """FlowModel: a base distribution pushed through a chain of flow layers."""
 
 import functools
+import math
 from collections.abc import Sequence
 
 import keras
@@ -11,9 +12,10 @@ from tensorflow_probability import bijectors as tfb
 from tensorflow_probability import distributions as tfd
 
 from kerasflows._validation import check_batch
+from kerasflows.callbacks import with_nan_guard
 from kerasflows.distribute import default_jit_compile, make_step_function, needs_replica_steps, scale_loss
 from kerasflows.distributions import StandardNormal
-from kerasflows.layers.base import FlowLayer
+from kerasflows.layers.base import FlowLayer, chain, initialize_chain
 
 _INPUT_KEYS = ("x", "context")
 
@@ -32,6 +34,20 @@ def _split_inputs(inputs):
             )
         return inputs["x"], inputs.get("context")
     return inputs, None
+
+
+def _first_batch(x, batch_size: int | None):
+    """The first batch of `fit`'s data: arrays (or dicts of them) or a `tf.data.Dataset`."""
+    if isinstance(x, tf.data.Dataset):
+        return next(iter(x))
+    if isinstance(x, dict):
+        return {key: value[: batch_size or 32] for key, value in x.items()}
+    if isinstance(x, (np.ndarray, tf.Tensor)):
+        return x[: batch_size or 32]
+    raise ValueError(
+        "This flow initialises layers from the data: expected arrays, a dict of arrays or a tf.data.Dataset, "
+        f"Received: {type(x).__name__}. Call `model.initialize(batch)` before `fit` for other inputs."
+    )
 
 
 def _stateless_seed(seed) -> tf.Tensor:
@@ -63,9 +79,11 @@ class FlowModel(keras.Model):
     Args:
         flows: the flow layers.
         event_shape: shape of one data point.
-        base: a base-distribution layer (`kf.distributions`); standard
-            normal by default.
+        base: a base-distribution layer (`kf.distributions`) over the
+            latent shape; standard normal by default.
         context_shape: shape of one context row for a conditional flow.
+        bits_per_dim: also report the NLL in bits per dimension, `NLL / (D ln 2)`
+            with `D = prod(event_shape)`, as the metric `bits_per_dim`.
 
     Example:
         >>> model = FlowModel([kf.layers.AffineCoupling(), kf.layers.Reverse()], event_shape=[2])
@@ -80,6 +98,7 @@ class FlowModel(keras.Model):
         event_shape: Sequence[int],
         base: keras.layers.Layer | None = None,
         context_shape: Sequence[int] | None = None,
+        bits_per_dim: bool = False,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -88,47 +107,49 @@ class FlowModel(keras.Model):
         self.event_shape = tuple(int(d) for d in event_shape)
         self.context_shape = None if context_shape is None else tuple(int(d) for d in context_shape)
         self.flows = list(flows)
-        self.base = base if base is not None else StandardNormal(self.event_shape, dtype=self.dtype_policy)
+        # The shape on the base side of each flow, data side first.
+        shapes = [self.event_shape]
+        for flow in reversed(self.flows):
+            shapes.append(tuple(flow.inverse_event_shape(shapes[-1])))
+        self._base_side_shapes = shapes[:0:-1]
+        self.latent_shape = shapes[-1]
+        self.base = base if base is not None else StandardNormal(self.latent_shape, dtype=self.dtype_policy)
+        self.bits_per_dim = bool(bits_per_dim)
+        self._bits_per_dim_tracker = keras.metrics.Mean(name="bits_per_dim") if self.bits_per_dim else None
         self._compiled = _CompiledFunctions()
         # Built eagerly here: Keras' symbolic build and TFP's bijector cache do not mix.
         self.build((None, *self.event_shape))
 
     def build(self, input_shape):
-        shape = tuple(input_shape)
-        for flow in self.flows:
+        for flow, shape in zip(self.flows, self._base_side_shapes, strict=True):
             if not flow.built:
-                flow.build(shape)
-            shape = flow.compute_output_shape(shape)
-        self.base.build(input_shape)
+                flow.build((None, *shape))
+        self.base.build((None, *self.latent_shape))
 
     # ------------------------------------------------------------------ math
     def _transform(self, x, context, inverse: bool):
-        log_det = tf.zeros(tf.shape(x)[:1], x.dtype)
-        for flow in reversed(self.flows) if inverse else self.flows:
-            x, flow_log_det = flow(x, context=context, inverse=inverse)
-            log_det = log_det + flow_log_det
-        return x, log_det
+        return chain(self.flows, x, context, inverse)
 
     def _log_prob(self, x, context=None):
         z, log_det = self._transform(x, context, inverse=True)
         return self.base.distribution(context).log_prob(z) + log_det
 
     def _base_noise(self, num_samples, seed, context=None):
-        """Base draws: `[num_samples, *event_shape]`, or `[num_samples, rows, *event_shape]` given a context."""
+        """Base draws: `[num_samples, *latent_shape]`, or `[num_samples, rows, *latent_shape]` given a context."""
         if context is None:
             return self.base.sample(num_samples, seed, context)
         rows = tf.shape(context)[0]
         z = self.base.sample(num_samples * rows, seed, context)
-        return tf.reshape(z, tf.concat([[num_samples, rows], self.event_shape], axis=0))
+        return tf.reshape(z, tf.concat([[num_samples, rows], self.latent_shape], axis=0))
 
     def _samples_from_noise(self, z, context=None):
         if context is None:
             return self._transform(z, None, inverse=False)[0]
-        shape = tf.shape(z)
-        repeated = tf.repeat(context[None], shape[0], axis=0)
+        num_samples, rows = tf.shape(z)[0], tf.shape(context)[0]
+        repeated = tf.repeat(context[None], num_samples, axis=0)
         repeated = tf.reshape(repeated, tf.concat([[-1], tf.shape(context)[1:]], axis=0))
-        x = self._transform(tf.reshape(z, tf.concat([[-1], self.event_shape], axis=0)), repeated, inverse=False)[0]
-        return tf.reshape(x, shape)
+        x = self._transform(tf.reshape(z, tf.concat([[-1], self.latent_shape], axis=0)), repeated, inverse=False)[0]
+        return tf.reshape(x, tf.concat([[num_samples, rows], self.event_shape], axis=0))
 
     def call(self, inputs, training=None):
         x, context = _split_inputs(inputs)
@@ -151,7 +172,8 @@ class FlowModel(keras.Model):
         return context
 
     def _check_inputs(self, x, context, name="x", allow_empty=True):
-        x = check_batch(x, name, self.event_shape, self.compute_dtype, allow_empty=allow_empty)
+        event_shape = self.latent_shape if name == "z" else self.event_shape
+        x = check_batch(x, name, event_shape, self.compute_dtype, allow_empty=allow_empty)
         return x, self._check_context(context, x.shape[0])
 
     def _run(self, name: str, function, *args):
@@ -175,7 +197,7 @@ class FlowModel(keras.Model):
         x, context = self._check_inputs(x, context)
         return self._run("log_prob", self._log_prob, x, context)
 
-    def sample(self, num_samples: int, context=None, seed=None) -> tf.Tensor:
+    def sample(self, num_samples: int, context=None, seed=None, temperature: float = 1.0) -> tf.Tensor:
         """Draws `[num_samples, *event_shape]` samples, or `[num_samples, batch, *event_shape]` given a context.
 
         Args:
@@ -183,13 +205,19 @@ class FlowModel(keras.Model):
             context: `[batch, *context_shape]` for a conditional flow.
             seed: None, an int `s` (the same as `[0, s]`) or an int32 `[2]`
                 tensor; the same seed gives the same samples.
+            temperature: scales the base draws, `x = f(T z)`; below 1 trades
+                diversity for typical-looking samples (Glow's reduced temperature).
         """
         if not isinstance(num_samples, (int, np.integer)) or num_samples < 0:
             raise ValueError(f"Expected `num_samples` to be an int >= 0, Received: {num_samples!r}.")
+        if not temperature > 0:
+            raise ValueError(f"Expected `temperature` > 0, Received: {temperature!r}.")
         context = self._check_context(context)
         # The noise is drawn outside XLA, whose Philox stream differs from TF's
         # kernels: samples then match the eager model and a SavedModel export.
         z = self._base_noise(int(num_samples), _stateless_seed(seed), context)
+        if temperature != 1.0:
+            z = z * tf.cast(temperature, z.dtype)
         return self._run("sample", self._samples_from_noise, z, context)
 
     def _samples_and_log_prob_from_noise(self, z, context=None):
@@ -236,12 +264,12 @@ class FlowModel(keras.Model):
         return self._run("sample_and_log_prob", self._samples_and_log_prob_from_noise, z, context)
 
     def forward(self, z, context=None) -> tuple[tf.Tensor, tf.Tensor]:
-        """Base to data: returns `(x, log|det dx/dz|)`."""
+        """Base to data: `z` of shape `[batch, *latent_shape]` -> `(x, log|det dx/dz|)`."""
         z, context = self._check_inputs(z, context, name="z")
         return self._run("forward", functools.partial(self._transform, inverse=False), z, context)
 
     def inverse(self, x, context=None) -> tuple[tf.Tensor, tf.Tensor]:
-        """Data to base: returns `(z, log|det dz/dx|)`."""
+        """Data to base: returns `(z, log|det dz/dx|)`, `z` of shape `[batch, *latent_shape]`."""
         x, context = self._check_inputs(x, context)
         return self._run("inverse", functools.partial(self._transform, inverse=True), x, context)
 
@@ -286,7 +314,10 @@ class FlowModel(keras.Model):
         """Mean negative log-likelihood in nats, plus any added losses, per replica under a strategy."""
         if y is not None:
             raise ValueError("A FlowModel is fitted to data alone: expected y=None, Received: targets.")
-        loss = scale_loss(-ops.mean(y_pred))
+        loss = -ops.mean(y_pred)
+        if self.bits_per_dim:
+            self._bits_per_dim_tracker.update_state(loss / (math.prod(self.event_shape) * math.log(2.0)))
+        loss = scale_loss(loss)
         if self.losses:
             loss = loss + self._aggregate_additional_loss(self.losses)
         return loss
@@ -319,12 +350,36 @@ class FlowModel(keras.Model):
     def fit(self, x=None, y=None, validation_data=None, sample_weight=None, **kwargs):
         """`keras.Model.fit` on data alone; NumPy inputs are checked first.
 
+        A `kf.callbacks.StopOnNaN` joins the callbacks unless they hold one:
+        a NaN loss stops training and puts back the last good weights. A
+        `tf.data.Dataset` is used in its own order (`shuffle` is for arrays).
+
         Raises:
             ValueError: for targets `y`, sample weights, or arrays that are
                 empty, of the wrong shape, or hold NaN/inf.
         """
         self._check_data(x, y, sample_weight, validation_data)
+        if self.needs_initialization:
+            self.initialize(*_split_inputs(_first_batch(x, kwargs.get("batch_size"))))
+        kwargs["callbacks"] = with_nan_guard(kwargs.get("callbacks"))
+        if isinstance(x, tf.data.Dataset):
+            kwargs.setdefault("shuffle", False)
         return super().fit(x, validation_data=validation_data, **kwargs)
+
+    @property
+    def needs_initialization(self) -> bool:
+        """Whether a layer (such as `ActNorm`) still waits for its data-dependent initialisation."""
+        return any(flow.needs_initialization for flow in self.flows)
+
+    def initialize(self, x, context=None) -> None:
+        """Data-dependent initialisation of the layers that have one, from a batch `x`.
+
+        `fit` calls it with its first batch when needed; call it yourself
+        before a custom training loop. Layers already initialised keep
+        their weights.
+        """
+        x, context = self._check_inputs(x, context, allow_empty=False)
+        initialize_chain(self.flows, x, context)
 
     def evaluate(self, x=None, y=None, sample_weight=None, **kwargs):
         """`keras.Model.evaluate`: the mean NLL of `x`, checked like `fit`'s."""
@@ -357,6 +412,7 @@ class FlowModel(keras.Model):
             "event_shape": list(self.event_shape),
             "base": keras.saving.serialize_keras_object(self.base),
             "context_shape": None if self.context_shape is None else list(self.context_shape),
+            "bits_per_dim": self.bits_per_dim,
         }
 
     @classmethod

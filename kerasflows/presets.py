@@ -4,6 +4,8 @@ from collections.abc import Sequence
 
 import keras
 
+from kerasflows.distributions import StandardNormal
+from kerasflows.layers import continuous
 from kerasflows.layers.autoregressive import InverseAutoregressive, MaskedAutoregressive, MaskedSplineAutoregressive
 from kerasflows.layers.coupling import AdditiveCoupling, AffineCoupling, SplineCoupling
 from kerasflows.layers.linear import Affine
@@ -13,17 +15,40 @@ _ORDERS = ("input_order", ("left-to-right", "right-to-left"))
 _MASKS = ("reverse_mask", (False, True))
 
 
-class _Preset(FlowModel):
-    """`num_flows` copies of one layer, every other one flipped by `alternate`.
+class Assembled(FlowModel):
+    """A FlowModel whose config is the hyper-parameters its constructor assembles the layers from.
 
-    The config is the constructor's hyper-parameters: the core ones shared by
-    every preset plus `layer_kwargs` and `extra_config`.
+    Subclasses build their layers, call `FlowModel.__init__`, then store the
+    constructor's arguments in `self._hyperparameters`. A base distribution
+    other than the default standard normal (`base=...`) joins the config.
+    """
+
+    def get_config(self):
+        config = {**keras.Model.get_config(self), **self._hyperparameters}
+        if not isinstance(self.base, StandardNormal):
+            config["base"] = keras.saving.serialize_keras_object(self.base)
+        return config
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        config = dict(config)
+        if "base" in config:
+            config["base"] = keras.saving.deserialize_keras_object(config["base"], custom_objects)
+        return cls(**config)
+
+
+class _Preset(Assembled):
+    """`num_flows` copies of one layer, every other one flipped by `alternate` (None: all alike).
+
+    The config is the core hyper-parameters shared by every preset plus
+    `layer_kwargs` and `extra_config`. Other keyword arguments (`base`,
+    `dtype`, `name`) go to `FlowModel`.
     """
 
     def __init__(
         self,
         layer: type,
-        alternate: tuple[str, tuple],
+        alternate: tuple[str, tuple] | None,
         event_shape: Sequence[int],
         num_flows: int,
         hidden_units: Sequence[int],
@@ -40,7 +65,6 @@ class _Preset(FlowModel):
             )
         if int(num_flows) < 1:
             raise ValueError(f"Expected num_flows >= 1, Received: num_flows={num_flows}.")
-        keyword, values = alternate
         layer_kwargs = layer_kwargs or {}
         flows = [
             layer(
@@ -48,7 +72,7 @@ class _Preset(FlowModel):
                 activation=activation,
                 context_shape=context_shape,
                 dtype=kwargs.get("dtype"),
-                **{keyword: values[index % 2]},
+                **({} if alternate is None else {alternate[0]: alternate[1][index % 2]}),
                 **layer_kwargs,
             )
             for index in range(num_flows)
@@ -63,13 +87,6 @@ class _Preset(FlowModel):
             **layer_kwargs,
             **(extra_config or {}),
         }
-
-    def get_config(self):
-        return {**keras.Model.get_config(self), **self._hyperparameters}
-
-    @classmethod
-    def from_config(cls, config, custom_objects=None):
-        return cls(**config)
 
 
 @keras.saving.register_keras_serializable("kerasflows")
@@ -208,5 +225,57 @@ class NSF(_Preset):
             activation,
             layer_kwargs={"num_bins": int(num_bins), "bound": float(bound)},
             extra_config={"autoregressive": bool(autoregressive)},
+            **kwargs,
+        )
+
+
+@keras.saving.register_keras_serializable("kerasflows")
+class FFJORD(_Preset):
+    """FFJORD: `num_flows` continuous-time flows, each an ODE `dz/dt = f(z, t)` solved from `t = 0` to 1.
+
+    Free-form dynamics, no masks or orderings, the same cost both ways: one
+    adaptive ODE solve per layer, far slower than coupling or autoregressive
+    flows. `trace="hutchinson"` makes training cost one vector-Jacobian
+    product per solver stage but `log_prob` a random, unbiased estimate;
+    `trace="exact"` (D products) is deterministic: use it to evaluate and
+    export. See `kf.layers.FFJORD`. Reference: Grathwohl et al., ICLR 2019.
+
+    Args:
+        event_shape: `[features]`.
+        num_flows: number of `FFJORD` layers.
+        hidden_units: vector-field hidden widths.
+        context_shape: shape of one context row, or None.
+        activation: hidden activation; keep it smooth.
+        trace: "hutchinson" or "exact".
+        rtol: relative tolerance of the ODE solver.
+        atol: absolute tolerance of the ODE solver.
+
+    Example:
+        >>> model = kf.FFJORD([2], hidden_units=(64, 64))
+        >>> exact = kf.FFJORD([2], hidden_units=(64, 64), trace="exact")
+        >>> exact.set_weights(model.get_weights())
+    """
+
+    def __init__(
+        self,
+        event_shape,
+        num_flows=1,
+        hidden_units=(64, 64),
+        context_shape=None,
+        activation="tanh",
+        trace="hutchinson",
+        rtol=1e-5,
+        atol=1e-5,
+        **kwargs,
+    ):
+        super().__init__(
+            continuous.FFJORD,
+            None,
+            event_shape,
+            num_flows,
+            hidden_units,
+            context_shape,
+            activation,
+            layer_kwargs={"trace": trace, "rtol": float(rtol), "atol": float(atol)},
             **kwargs,
         )

@@ -109,6 +109,9 @@ FIXED_MAPS = {"Dequantize", "Logit", "Glow"}
 # enough that deep image flows stay away from the logit's saturation and sharp float32 splines.
 WEIGHT_NOISE = {"Glow": 0.03, "SplineCoupling-image": 0.1}
 
+# Presets whose `sample` rounds to integer pixels in [0, num_bins).
+QUANTIZED = {"Glow"}
+
 # Entries whose data side is an interval: contract inputs are drawn uniformly from it.
 DATA_RANGES = {"Logit": (0.0, 1.0), "Glow": (-0.5, 3.5)}
 
@@ -133,6 +136,28 @@ PRESETS = {
         None,
     ),
     "RealNVP": (lambda dtype: kf.RealNVP([4], num_flows=3, hidden_units=(8, 8), dtype=dtype), (4,), None),
+    "MAF-context-GaussianMixture": (
+        lambda dtype: kf.MAF(
+            [2],
+            num_flows=2,
+            hidden_units=(8,),
+            context_shape=[2],
+            base=kf.distributions.GaussianMixture([2], num_components=3, dtype=dtype),
+            dtype=dtype,
+        ),
+        (2,),
+        (2,),
+    ),
+    "Planar-Radial-DiagonalNormal": (
+        lambda dtype: kf.FlowModel(
+            [layers.Planar(dtype=dtype), layers.Radial(dtype=dtype), layers.Planar(dtype=dtype)],
+            [3],
+            base=kf.distributions.DiagonalNormal([3], dtype=dtype),
+            dtype=dtype,
+        ),
+        (3,),
+        None,
+    ),
     "RealNVP-context": (
         lambda dtype: kf.RealNVP([3], num_flows=2, hidden_units=(8,), context_shape=[1], dtype=dtype),
         (3,),

@@ -10,7 +10,7 @@ import _tf_only
 import numpy as np
 import pytest
 import tensorflow as tf
-from flows import build, eager, inputs
+from flows import build, eager, inputs, latents
 from registry import PRESETS
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "savedmodels"))
@@ -27,8 +27,9 @@ REFERENCES = sorted(path.parent.name for path in make_references.HERE.glob("*/ma
 SAVED_MODEL_CLI = [sys.executable, "-m", "tensorflow.python.tools.saved_model_cli"]
 
 
-def _data(name: str, batch: int, input_name: str) -> dict:
-    x, context = inputs(name, batch=batch)
+def _data(name: str, batch: int, input_name: str, model=None) -> dict:
+    """A signature's inputs: data `x`, or latents `z` for `model`'s forward."""
+    x, context = latents(model, name, batch=batch) if input_name == "z" else inputs(name, batch=batch)
     return {input_name: x.numpy()} | ({} if context is None else {"context": context.numpy()})
 
 
@@ -76,7 +77,7 @@ def tf_only(exports) -> dict:
     for name in NAMES:
         for signature, input_name in DATA_SIGNATURES.items():
             for batch in BATCHES:
-                calls[(signature, name, batch)] = (name, signature, _data(name, batch, input_name))
+                calls[(signature, name, batch)] = (name, signature, _data(name, batch, input_name, exports[name][0]))
         calls |= _sample_calls(name)
     for reference in REFERENCES:
         models[reference] = make_references.HERE / reference / make_references.VERSION
@@ -117,9 +118,10 @@ def test_signatures_match_the_live_model(exports, tf_only, name):
     model, _ = exports[name]
     for batch in BATCHES:
         x, context = inputs(name, batch=batch)
+        z = latents(model, name, batch=batch)[0]
         expected = {
             "log_prob": {"log_prob": model.log_prob(x, context)},
-            "forward": dict(zip(("x", "log_det_jacobian"), model.forward(x, context), strict=True)),
+            "forward": dict(zip(("x", "log_det_jacobian"), model.forward(z, context), strict=True)),
             "inverse": dict(zip(("z", "log_det_jacobian"), model.inverse(x, context), strict=True)),
         }
         for signature, outputs in expected.items():
@@ -160,10 +162,10 @@ def test_wrong_shapes_fail_with_the_expected_shape(reloaded, name):
     _, event_shape, context_shape = PRESETS[name]
     expected = re.escape(f"expected shape [?,{','.join(map(str, event_shape))}]")
     good = {key: tf.constant(value) for key, value in _data(name, 2, "x").items()}
-    for bad in (tf.zeros((2, event_shape[0] + 1)), tf.zeros((2,))):
+    for bad in (tf.zeros((2, *event_shape[:-1], event_shape[-1] + 1)), tf.zeros((2,))):
         with pytest.raises(tf.errors.InvalidArgumentError, match=expected):
             reloaded[name].signatures["log_prob"](**good | {"x": bad})
-        with pytest.raises(TypeError, match=re.escape(f"shape=(None, {event_shape[0]})")):
+        with pytest.raises(TypeError, match=re.escape(f"shape=(None, {', '.join(map(str, event_shape))})")):
             reloaded[name].log_prob(*(good | {"x": bad}).values())
     if context_shape is not None:
         with pytest.raises(tf.errors.InvalidArgumentError, match=re.escape(f"expected shape [?,{context_shape[0]}]")):

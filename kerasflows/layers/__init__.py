@@ -2,6 +2,7 @@
 
 from kerasflows.layers.autoregressive import InverseAutoregressive, MaskedAutoregressive, MaskedSplineAutoregressive
 from kerasflows.layers.base import FlowLayer
+from kerasflows.layers.continuous import FFJORD
 from kerasflows.layers.coupling import AdditiveCoupling, AffineCoupling, SplineCoupling
 from kerasflows.layers.dequantization import Dequantize, Logit
 from kerasflows.layers.linear import Affine, InvertibleConv1x1, LULinear
@@ -18,6 +19,7 @@ __all__ = [
     "AffineCoupling",
     "BatchNorm",
     "Dequantize",
+    "FFJORD",
     "FactorOut",
     "FlowLayer",
     "InverseAutoregressive",

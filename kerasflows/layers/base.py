@@ -27,6 +27,11 @@ class FlowLayer(keras.layers.Layer):
         4. Put every hyper-parameter in `get_config`.
         5. Add a constructor to the contract-test registry (`tests/registry.py`).
 
+    A layer whose base side has another shape than its data side (a squeeze)
+    overrides `compute_output_shape` (base to data) and `inverse_event_shape`
+    (data to base); one with a data-dependent initialisation overrides
+    `needs_initialization` and `initialize`.
+
     Args:
         context_shape: shape of one context row for a conditional layer, or
             None.
@@ -84,5 +89,33 @@ class FlowLayer(keras.layers.Layer):
     def compute_output_shape(self, input_shape):
         return input_shape
 
+    def inverse_event_shape(self, event_shape: tuple) -> tuple:
+        """The event shape on the base side given the one on the data side."""
+        return tuple(event_shape)
+
+    @property
+    def needs_initialization(self) -> bool:
+        """Whether `initialize` still has to see a batch of data."""
+        return False
+
+    def initialize(self, x, context=None) -> None:
+        """Data-dependent initialisation from `x`, a batch on the layer's data side."""
+
     def get_config(self):
         return {**super().get_config(), "context_shape": self.context_shape}
+
+
+def chain(flows: Sequence[FlowLayer], x, context=None, inverse: bool = False):
+    """`flows` applied in order (base to data), or in reverse order when `inverse`: `(y, summed log-det)`."""
+    log_det = tf.zeros(tf.shape(x)[:1], x.dtype)
+    for flow in reversed(flows) if inverse else flows:
+        x, flow_log_det = flow(x, context=context, inverse=inverse)
+        log_det = log_det + flow_log_det
+    return x, log_det
+
+
+def initialize_chain(flows: Sequence[FlowLayer], x, context=None) -> None:
+    """Initialises `flows` from a data batch `x`, data side first, each on what the layers after it output."""
+    for flow in reversed(flows):
+        flow.initialize(x, context)
+        x, _ = flow(x, context=context, inverse=True)

@@ -8,13 +8,16 @@ from tensorflow_probability import bijectors as tfb
 
 from kerasflows.layers import _elementwise
 from kerasflows.layers.base import FlowLayer
+from kerasflows.nn.conv import ConvNet
 from kerasflows.nn.mlp import MLP
 
 
 class _Coupling(FlowLayer):
     """`x_a = z_a`, `x_b = g(z_b; c(z_a))`, with `a` the first `D // 2` features (the last when `reverse_mask`).
 
-    Forward and inverse both take one pass of the MLP conditioner `c`.
+    Flat events `[D]` split features and take an MLP conditioner `c`; image
+    events `[H, W, C]` split channels and take a `ConvNet` whose hidden
+    channels are `hidden_units`. Forward and inverse both take one pass of `c`.
     Subclasses set `params_per_feature` and `elementwise(params)`, the
     transform `g` given `[..., D - D // 2, params_per_feature]` parameters.
     Alternate `reverse_mask` between layers so that every feature changes.
@@ -37,18 +40,22 @@ class _Coupling(FlowLayer):
         self.conditioner = None
 
     def build(self, input_shape):
-        if len(input_shape) != 2 or input_shape[-1] < 2:
-            raise ValueError(f"Expected inputs of shape [batch, features >= 2], Received: shape {tuple(input_shape)}.")
+        if len(input_shape) not in (2, 4) or input_shape[-1] < 2:
+            raise ValueError(
+                "Expected inputs of shape [batch, features >= 2] or [batch, height, width, channels >= 2], "
+                f"Received: shape {tuple(input_shape)}."
+            )
         super().build(input_shape)
         num_masked = input_shape[-1] // 2
-        self.conditioner = MLP(
-            output_units=self.params_per_feature * (input_shape[-1] - num_masked),
-            hidden_units=self.hidden_units,
+        network = MLP if len(input_shape) == 2 else ConvNet
+        self.conditioner = network(
+            self.params_per_feature * (input_shape[-1] - num_masked),
+            self.hidden_units,
             activation=self.activation,
             context_size=self.context_size,
             dtype=self.dtype_policy,
         )
-        self.conditioner.build((None, num_masked))
+        self.conditioner.build((*input_shape[:-1], num_masked))
 
     def elementwise(self, params) -> tfb.Bijector:
         """The transform of the conditioned half, given its parameters."""
@@ -63,16 +70,19 @@ class _Coupling(FlowLayer):
         else:
             x_a, x_b = x[..., :num_masked], x[..., num_masked:]
         params = self.conditioner(x_a, self.flat_context(context))
-        transform = self.elementwise(ops.reshape(params, (-1, size - num_masked, self.params_per_feature)))
-        y_b, log_det = self.apply(transform, x_b, inverse)
+        y_b, log_det = self.apply(self.elementwise(self._per_feature(params)), x_b, inverse)
         return ops.concatenate([y_b, x_a] if self.reverse_mask else [x_a, y_b], axis=-1), log_det
+
+    def _per_feature(self, params):
+        """`[..., F * P]` conditioner outputs as `[..., F, P]`: `P` parameters for each of `F` features."""
+        num_transformed = self.event_shape[-1] - self.event_shape[-1] // 2
+        return ops.reshape(params, (-1, *self.event_shape[:-1], num_transformed, self.params_per_feature))
 
     def bijector(self, context=None) -> tfb.Bijector:
         context = self.flat_context(context)
 
         def transform(z_a, num_transformed):
-            params = self.conditioner(z_a, context)
-            return self.elementwise(ops.reshape(params, (-1, num_transformed, self.params_per_feature)))
+            return self.elementwise(self._per_feature(self.conditioner(z_a, context)))
 
         num_masked = self.event_shape[-1] // 2
         return tfb.RealNVP(num_masked=-num_masked if self.reverse_mask else num_masked, bijector_fn=transform)

@@ -2,6 +2,7 @@
 
 import keras
 import numpy as np
+import tensorflow as tf
 from tensorflow_probability import bijectors as tfb
 
 from kerasflows.layers.base import FlowLayer
@@ -20,8 +21,13 @@ class Affine(FlowLayer):
 
     def build(self, input_shape):
         super().build(input_shape)
-        self.log_scale = self.add_weight(shape=self.event_shape, initializer="zeros", name="log_scale")
-        self.shift = self.add_weight(shape=self.event_shape, initializer="zeros", name="shift")
+        shape = self.parameter_shape(input_shape)
+        self.log_scale = self.add_weight(shape=shape, initializer="zeros", name="log_scale")
+        self.shift = self.add_weight(shape=shape, initializer="zeros", name="shift")
+
+    def parameter_shape(self, input_shape) -> tuple:
+        """The shape of `s` and `m`: the event's."""
+        return tuple(input_shape[1:])
 
     def bijector(self, context=None) -> tfb.Bijector:
         return tfb.Chain([tfb.Shift(self.shift), tfb.Scale(log_scale=self.log_scale)])
@@ -29,12 +35,14 @@ class Affine(FlowLayer):
 
 @keras.saving.register_keras_serializable("kerasflows")
 class LULinear(FlowLayer):
-    """A full invertible linear map `x = P L U z`, log-det `sum(log|diag U|)`.
+    """A full invertible linear map of the last axis, `x = P L U z`, log-det `sum(log|diag U|)`.
 
     `L` is unit lower-triangular, `U` upper-triangular, both stored in one
     `[D, D]` weight that starts at the identity; `P` is a fixed permutation
     (the identity unless given), so a fresh layer is the identity. Density
     and sampling cost O(D^2) per point plus an O(D^3) triangular solve setup.
+    On events of higher rank the same matrix maps every position's last axis
+    (a 1x1 convolution on images) and the log-det is summed over positions.
 
     Args:
         permutation: the fixed permutation `P` as a list, or None.
@@ -48,8 +56,6 @@ class LULinear(FlowLayer):
         self.permutation = None if permutation is None else [int(i) for i in permutation]
 
     def build(self, input_shape):
-        if len(input_shape) != 2:
-            raise ValueError(f"Expected inputs of shape [batch, features], Received: shape {tuple(input_shape)}.")
         super().build(input_shape)
         size = input_shape[-1]
         if self.permutation is not None and sorted(self.permutation) != list(range(size)):
@@ -62,3 +68,36 @@ class LULinear(FlowLayer):
 
     def get_config(self):
         return {**super().get_config(), "permutation": self.permutation}
+
+
+@keras.saving.register_keras_serializable("kerasflows")
+class InvertibleConv1x1(LULinear):
+    """Glow's invertible 1x1 convolution: `LULinear` over the channels, starting at a random rotation.
+
+    `x[h, w] = P L U z[h, w]` at every pixel; log-det
+    `H * W * sum(log|diag U|)`, O(C) to evaluate. `P`, `L` and `U` start as
+    the LU decomposition of a random orthogonal matrix (log-det 0), and `P`
+    then stays fixed. Reference: Kingma & Dhariwal, "Glow", NeurIPS 2018.
+
+    Args:
+        seed: seed of the random rotation; None draws a fresh one.
+        permutation: the fixed permutation `P`; set when the layer is built
+            and saved in its config, so a reloaded layer keeps its rotation.
+    """
+
+    def __init__(self, seed: int | None = None, permutation=None, **kwargs):
+        super().__init__(permutation=permutation, **kwargs)
+        self.seed = seed
+
+    def build(self, input_shape):
+        if self.permutation is not None:
+            return super().build(input_shape)
+        gaussian = np.random.default_rng(self.seed).standard_normal((input_shape[-1],) * 2)
+        q, r = np.linalg.qr(gaussian)
+        lower_upper, permutation = tf.linalg.lu(q * np.sign(np.diag(r)))
+        self.permutation = [int(i) for i in permutation.numpy()]
+        super().build(input_shape)
+        self.lower_upper.assign(tf.cast(lower_upper, self.variable_dtype))
+
+    def get_config(self):
+        return {**super().get_config(), "seed": self.seed}

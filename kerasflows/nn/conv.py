@@ -1,0 +1,80 @@
+"""The convolutional conditioner of image coupling layers."""
+
+from collections.abc import Sequence
+
+import keras
+from keras import ops
+
+
+@keras.saving.register_keras_serializable("kerasflows")
+class ConvNet(keras.layers.Layer):
+    """Glow's coupling network: a 3x3 convolution, 1x1 convolutions, then a 3x3 one that starts at zero.
+
+    `y = conv3x3_out(act(conv1x1(... act(conv3x3([x, context]))))`, "same"
+    padding throughout, the output convolution's kernel and bias zero at
+    initialisation so that a coupling layer built on it starts as the
+    identity. A flat context is broadcast over the pixels and concatenated to
+    the input channels. Reference: Kingma & Dhariwal, "Glow", NeurIPS 2018.
+
+    Args:
+        output_channels: channels of the output.
+        hidden_channels: channels of each hidden convolution, the first 3x3
+            and the others 1x1.
+        activation: hidden activation.
+        context_size: width of a flat context, or None.
+
+    Example:
+        >>> ConvNet(4, hidden_channels=(8, 8))(np.ones((2, 6, 6, 1), "float32")).shape
+        (2, 6, 6, 4)
+    """
+
+    def __init__(
+        self,
+        output_channels: int,
+        hidden_channels: Sequence[int] = (128, 128),
+        activation="relu",
+        context_size: int | None = None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.output_channels = int(output_channels)
+        self.hidden_channels = tuple(int(c) for c in hidden_channels)
+        self.activation = activation
+        self.context_size = context_size
+        self.hidden_layers = [
+            keras.layers.Conv2D(
+                channels, 3 if index == 0 else 1, padding="same", activation=activation, dtype=self.dtype_policy
+            )
+            for index, channels in enumerate(self.hidden_channels)
+        ]
+        self.output_layer = keras.layers.Conv2D(
+            self.output_channels, 3, padding="same", kernel_initializer="zeros", dtype=self.dtype_policy
+        )
+
+    def build(self, input_shape):
+        shape = (*input_shape[:-1], input_shape[-1] + (self.context_size or 0))
+        for layer in self.hidden_layers:
+            layer.build(shape)
+            shape = (*shape[:-1], layer.filters)
+        self.output_layer.build(shape)
+
+    def call(self, x, context=None):
+        h = x
+        if self.context_size is not None:
+            context = ops.cast(context, x.dtype)[:, None, None, :]
+            h = ops.concatenate([x, ops.broadcast_to(context, (*ops.shape(x)[:-1], self.context_size))], axis=-1)
+        for layer in self.hidden_layers:
+            h = layer(h)
+        return self.output_layer(h)
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:-1], self.output_channels)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "output_channels": self.output_channels,
+            "hidden_channels": list(self.hidden_channels),
+            "activation": self.activation,
+            "context_size": self.context_size,
+        }
