@@ -150,10 +150,11 @@ def _fit(args) -> None:
     preset = {"maf": kf.MAF, "realnvp": kf.RealNVP, "iaf": kf.IAF, "nice": kf.NICE, "nsf": kf.NSF}[args.flow]
     model = preset([data.shape[1]], num_flows=args.num_flows, hidden_units=args.hidden_units)
     model.compile(keras.optimizers.Adam(args.learning_rate))
-    callbacks = []
-    if not args.no_early_stopping:
-        stopper = keras.callbacks.EarlyStopping(patience=args.patience, restore_best_weights=True)
-        callbacks.append(stopper)
+    guard = kf.callbacks.StopOnNaN()
+    callbacks = [guard]
+    early_stopping = not args.no_early_stopping
+    if early_stopping:
+        callbacks.append(keras.callbacks.EarlyStopping(patience=args.patience, restore_best_weights=True))
     print(f"Fitting {preset.__name__} to {data_name}: {len(train)} training and {len(validation)} validation rows.")
     started = time.perf_counter()
     history = model.fit(
@@ -162,7 +163,14 @@ def _fit(args) -> None:
     seconds = time.perf_counter() - started
     epochs_run = len(history["loss"])
     best_epoch = int(np.argmin(history["val_loss"])) + 1
-    if callbacks:
+    kept_epoch = best_epoch if early_stopping else epochs_run
+    if guard.stopped_epoch is not None:
+        kept_epoch = min(kept_epoch, guard.restored_epoch + 1)
+        print(
+            f"Training stopped in epoch {guard.stopped_epoch + 1}: the loss became NaN or infinite. "
+            f"Kept the last good weights, from epoch {kept_epoch} (0: the initial weights)."
+        )
+    elif early_stopping:
         stopped = "stopped early" if epochs_run < args.epochs else "ran all epochs"
         print(
             f"Early stopping on validation NLL {stopped} after {epochs_run} epochs; "
@@ -178,8 +186,9 @@ def _fit(args) -> None:
         "validation_nll": float(model.evaluate(validation, batch_size=4096, verbose=0)),
         "nll_unit": "nats per data point",
         "epochs_run": epochs_run,
-        "best_epoch": best_epoch if callbacks else epochs_run,
-        "early_stopping": bool(callbacks),
+        "best_epoch": kept_epoch,
+        "early_stopping": early_stopping,
+        "stopped_on_nan_in_epoch": None if guard.stopped_epoch is None else guard.stopped_epoch + 1,
         "train_seconds": round(seconds, 3),
         "train_samples_per_second": round(len(train) * epochs_run / seconds, 1),
     }

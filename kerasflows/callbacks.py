@@ -1,0 +1,76 @@
+"""Callbacks for training flows: `StopOnNaN`, which `FlowModel.fit` adds unless one is given."""
+
+import warnings
+
+import keras
+import numpy as np
+
+
+class StopOnNaN(keras.callbacks.Callback):
+    """Stops training when the loss is NaN or infinite, and puts back the last good weights.
+
+    A step with a non-finite loss leaves NaN in the weights and the optimizer
+    state. This callback stops `fit` at that batch, warns with the epoch and
+    batch, and restores the weights and optimizer state held at the end of
+    the last finite epoch (or at the start of training), so the model that
+    `fit` returns is never NaN. `FlowModel.fit` adds one unless the callbacks
+    hold one already; keep a reference to read `stopped_epoch`.
+
+    Attributes:
+        stopped_epoch: the epoch (from 0) where the loss became non-finite,
+            or None.
+        restored_epoch: the epoch whose end the restored weights come from,
+            -1 for the weights at the start of training, or None.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.stopped_epoch = None
+        self.restored_epoch = None
+        self._epoch = 0
+        self._good = None
+
+    def _keep(self, epoch: int) -> None:
+        optimizer = self.model.optimizer
+        self._good = (epoch, self.model.get_weights(), [np.array(v) for v in optimizer.variables] if optimizer else [])
+
+    def on_train_begin(self, logs=None):
+        self.stopped_epoch = self.restored_epoch = None
+        self._keep(-1)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is None or np.isfinite(float(loss)) or self.stopped_epoch is not None:
+            return
+        self.model.stop_training = True
+        self.stopped_epoch = self._epoch
+        self.restored_epoch, weights, optimizer_values = self._good
+        self.model.set_weights(weights)
+        if optimizer_values:
+            for variable, value in zip(self.model.optimizer.variables, optimizer_values, strict=True):
+                variable.assign(value)
+        restored = "the start of training" if self.restored_epoch < 0 else f"the end of epoch {self.restored_epoch + 1}"
+        warnings.warn(
+            f"Training stopped: the loss became {float(loss)} at epoch {self._epoch + 1}, batch {batch + 1}. "
+            f"Restored the weights from {restored}. Try a lower learning rate, standardised data, or "
+            "gradient clipping (`clipnorm` on the optimizer).",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.stopped_epoch is None and np.isfinite(float((logs or {}).get("loss", 0.0))):
+            self._keep(epoch)
+
+
+def with_nan_guard(callbacks):
+    """`callbacks` plus a `StopOnNaN` unless it holds one; a `CallbackList` is returned as it is."""
+    if isinstance(callbacks, keras.callbacks.CallbackList):
+        return callbacks
+    callbacks = list(callbacks or [])
+    if not any(isinstance(callback, StopOnNaN) for callback in callbacks):
+        callbacks.append(StopOnNaN())
+    return callbacks
