@@ -46,3 +46,21 @@ def check_batch(value, name: str, event_shape: Sequence[int], dtype, allow_empty
                 f"first at row {rows[0]}."
             )
     return tensor
+
+
+def check_full_precision(layers) -> None:
+    """Refuses mixed and half precision: log-densities and log-dets need float32 or float64 throughout.
+
+    Raises:
+        ValueError: for a layer whose dtype policy computes in float16 or
+            bfloat16, or keeps weights in another dtype than it computes in.
+    """
+    for layer in layers:
+        policy = layer.dtype_policy
+        if policy.compute_dtype not in ("float32", "float64") or policy.variable_dtype != policy.compute_dtype:
+            raise ValueError(
+                "kerasflows computes in float32 or float64 only: sums of log-determinants lose nats to rounding "
+                "in float16 and bfloat16, and the flow layers do not mix dtypes. Expected a 'float32' or "
+                f"'float64' dtype policy, Received: {policy.name!r} for {layer.name!r}. Pass dtype='float32' to "
+                "the flow, or call keras.mixed_precision.set_global_policy('float32') before building it."
+            )

@@ -11,7 +11,7 @@ from keras import ops
 from tensorflow_probability import bijectors as tfb
 from tensorflow_probability import distributions as tfd
 
-from kerasflows._validation import check_batch
+from kerasflows._validation import check_batch, check_full_precision
 from kerasflows.callbacks import with_nan_guard
 from kerasflows.distribute import default_jit_compile, make_step_function, needs_replica_steps, scale_loss
 from kerasflows.distributions import StandardNormal
@@ -113,6 +113,7 @@ class FlowModel(keras.Model):
             shapes.append(tuple(flow.inverse_event_shape(shapes[-1])))
         self._base_side_shapes = shapes[:0:-1]
         self.latent_shape = shapes[-1]
+        check_full_precision([self, *self.flows])
         self.base = base if base is not None else StandardNormal(self.latent_shape, dtype=self.dtype_policy)
         self.bits_per_dim = bool(bits_per_dim)
         self._bits_per_dim_tracker = keras.metrics.Mean(name="bits_per_dim") if self.bits_per_dim else None
