@@ -10,7 +10,15 @@ from kerasflows import layers
 
 IMAGE = (4, 4, 2)
 
+
+def _ode_tolerances(dtype: str) -> dict:
+    """ODE solver tolerances: tight in float64, near the resolution of float32 otherwise."""
+    tolerance = 1e-8 if dtype == "float64" else 1e-6
+    return {"rtol": tolerance, "atol": tolerance}
+
+
 FLOW_LAYERS = {
+    "FFJORD": (lambda dtype: layers.FFJORD((8,), trace="exact", dtype=dtype, **_ode_tolerances(dtype)), (2,), None),
     "MaskedAutoregressive": (lambda dtype: layers.MaskedAutoregressive((8, 8), dtype=dtype), (3,), None),
     "MaskedAutoregressive-random-order": (
         lambda dtype: layers.MaskedAutoregressive((8,), input_order="random", dtype=dtype),
@@ -93,7 +101,7 @@ FLOW_LAYERS = {
 
 # Entries whose inverse or log-det comes from a numerical solver: the absolute and relative
 # tolerance they meet in the contract tests (exact entries meet 1e-9 in float64, 2e-4 in float32).
-TOLERANCES: dict[str, float] = {}
+TOLERANCES: dict[str, float] = {"FFJORD": 1e-6, "FFJORD-context": 1e-6}
 
 # Entries that start as a fixed permutation rather than the identity.
 PERMUTATIONS = {"Permute", "Reverse", "LULinear-permuted", "Squeeze", "FactorOut"}
@@ -116,6 +124,13 @@ QUANTIZED = {"Glow"}
 DATA_RANGES = {"Logit": (0.0, 1.0), "Glow": (-0.5, 3.5)}
 
 PRESETS = {
+    "FFJORD-context": (
+        lambda dtype: kf.FFJORD(
+            [2], hidden_units=(8,), context_shape=[1], trace="exact", dtype=dtype, **_ode_tolerances(dtype)
+        ),
+        (2,),
+        (1,),
+    ),
     "Glow": (
         lambda dtype: kf.Glow(IMAGE, num_levels=2, steps_per_level=1, hidden_channels=8, num_bins=4, dtype=dtype),
         IMAGE,

@@ -43,7 +43,8 @@ def _trace_augmentation(probes):
     return augmentation
 
 
-@keras.saving.register_keras_serializable("kerasflows")
+# Registered under "kerasflows.layers": "kerasflows>FFJORD" is the preset.
+@keras.saving.register_keras_serializable("kerasflows.layers")
 class FFJORD(FlowLayer):
     """A continuous-time flow: `dz/dt = f(z, t[, context])`, `x = z(1)`, `log|det dx/dz| = int_0^1 tr(df/dz) dt`.
 
