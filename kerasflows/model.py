@@ -317,7 +317,8 @@ class FlowModel(keras.Model):
             raise ValueError("A FlowModel is fitted to data alone: expected y=None, Received: targets.")
         loss = -ops.mean(y_pred)
         if self.bits_per_dim:
-            self._bits_per_dim_tracker.update_state(loss / (math.prod(self.event_shape) * math.log(2.0)))
+            bits_per_dim = loss / (math.prod(self.event_shape) * math.log(2.0))
+            self._bits_per_dim_tracker.update_state(bits_per_dim, sample_weight=ops.shape(y_pred)[0])
         loss = scale_loss(loss)
         if self.losses:
             loss = loss + self._aggregate_additional_loss(self.losses)

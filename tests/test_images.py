@@ -108,7 +108,7 @@ def test_glow_learns_digits_below_the_per_pixel_baseline():
     model = kf.Glow([8, 8, 1], num_levels=2, steps_per_level=4, hidden_channels=32, num_bins=17)
     assert model.latent_shape == (4, 4, 4)
     model.compile(keras.optimizers.Adam(2e-3))
-    history = model.fit(train, batch_size=50, epochs=15, verbose=0, validation_data=test)
+    history = model.fit(train, batch_size=50, epochs=12, verbose=0, validation_data=test)
     # The metric is the NLL in bits per pixel: nats / (64 ln 2).
     np.testing.assert_allclose(
         history.history["val_bits_per_dim"], np.array(history.history["val_loss"]) / (64 * np.log(2)), rtol=1e-5
@@ -117,6 +117,7 @@ def test_glow_learns_digits_below_the_per_pixel_baseline():
     noise = np.random.default_rng(0).uniform(-0.5, 0.5, test.shape).astype("float32")
     bits_per_dim = -np.mean(model.log_prob(test + noise)) / (64 * np.log(2))
     # An independent categorical distribution per pixel, fitted to the training set, scores 2.40.
+    print(f"test bits/dim {bits_per_dim:.3f}, at cell centres {history.history['val_bits_per_dim'][-1]:.3f}")
     assert bits_per_dim < 2.40
     samples = model.sample(16, seed=0, temperature=0.7)
     assert samples.shape == (16, 8, 8, 1)
