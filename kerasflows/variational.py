@@ -7,6 +7,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from kerasflows.callbacks import with_nan_guard
 from kerasflows.model import FlowModel, _stateless_seed
 
 
@@ -27,8 +28,8 @@ class VariationalFlow(keras.Model):
     Variational Inference with Inverse Autoregressive Flow", NeurIPS 2016.
 
     `target_log_prob_fn` is checked on a batch of samples when `fit` starts
-    (shape, finite values, a gradient); a NaN later in training shows as a
-    NaN `elbo` (stop on it with `keras.callbacks.TerminateOnNaN`). Saving
+    (shape, finite values, a gradient); a NaN later in training stops `fit`
+    and puts back the last good weights (`kf.callbacks.StopOnNaN`). Saving
     works only when the target is a function registered with
     `keras.saving.register_keras_serializable`; otherwise save the fitted
     `flow`, which always serialises.
@@ -160,6 +161,8 @@ class VariationalFlow(keras.Model):
                 f"loss={loss!r}, metrics={metrics!r}."
             )
         super().compile(optimizer=optimizer, jit_compile=jit_compile, **kwargs)
+        # Every variable exists already; a built optimizer also lets `StopOnNaN` restore it from the start.
+        self.optimizer.build(self.trainable_variables)
 
     compile_from_config = FlowModel.compile_from_config
 
@@ -186,7 +189,8 @@ class VariationalFlow(keras.Model):
         Args:
             epochs: number of epochs.
             steps_per_epoch: optimiser steps per epoch.
-            **kwargs: `verbose`, `callbacks`, `initial_epoch`.
+            **kwargs: `verbose`, `callbacks` (a `kf.callbacks.StopOnNaN` joins
+                them unless they hold one), `initial_epoch`.
 
         Raises:
             ValueError: if data is given, or the target fails `check_target`.
@@ -199,6 +203,7 @@ class VariationalFlow(keras.Model):
         if not isinstance(steps_per_epoch, (int, np.integer)) or steps_per_epoch < 1:
             raise ValueError(f"Expected `steps_per_epoch` to be an int >= 1, Received: {steps_per_epoch!r}.")
         self.check_target()
+        kwargs["callbacks"] = with_nan_guard(kwargs.get("callbacks"))
         steps = tf.data.Dataset.from_tensors(0.0).repeat()
         return super().fit(steps, epochs=epochs, steps_per_epoch=int(steps_per_epoch), shuffle=False, **kwargs)
 

@@ -105,3 +105,16 @@ def test_bad_arguments_are_refused():
         vi.fit(x=np.zeros((4, 2)))
     with pytest.raises(ValueError, match="steps_per_epoch"):
         vi.fit(steps_per_epoch=0)
+
+
+def test_a_nan_during_training_stops_fit_and_keeps_finite_weights():
+    def leaves_its_support(x):  # finite near the start, NaN once samples pass x0 = 5 on their way to 10
+        return -0.5 * tf.reduce_sum((x - 10.0) ** 2, axis=-1) + tf.where(x[:, 0] < 5.0, 0.0, np.nan)
+
+    vi = kf.VariationalFlow(kf.RealNVP([2], num_flows=2, hidden_units=(8,)), leaves_its_support, seed=0)
+    vi.compile(keras.optimizers.Adam(0.05))
+    with pytest.warns(RuntimeWarning, match="Training stopped"):
+        history = vi.fit(epochs=50, steps_per_epoch=20, verbose=0)
+    assert len(history.history["elbo"]) < 50
+    assert all(np.isfinite(weight).all() for weight in vi.flow.get_weights())
+    assert np.isfinite(vi.flow.sample(100, seed=0)).all()
