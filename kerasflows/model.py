@@ -144,13 +144,8 @@ class FlowModel(keras.Model):
         return tf.reshape(z, tf.concat([[num_samples, rows], self.latent_shape], axis=0))
 
     def _samples_from_noise(self, z, context=None):
-        if context is None:
-            return self._transform(z, None, inverse=False)[0]
-        num_samples, rows = tf.shape(z)[0], tf.shape(context)[0]
-        repeated = tf.repeat(context[None], num_samples, axis=0)
-        repeated = tf.reshape(repeated, tf.concat([[-1], tf.shape(context)[1:]], axis=0))
-        x = self._transform(tf.reshape(z, tf.concat([[-1], self.latent_shape], axis=0)), repeated, inverse=False)[0]
-        return tf.reshape(x, tf.concat([[num_samples, rows], self.event_shape], axis=0))
+        # The unused log-density is pruned from the compiled graph.
+        return self._samples_and_log_prob_from_noise(z, context)[0]
 
     def call(self, inputs, training=None):
         x, context = _split_inputs(inputs)
