@@ -25,7 +25,7 @@ class _Blocker:
         return None
 
 
-def run(models: dict, calls: dict, timeout: float = 300) -> dict:
+def run(models: dict, calls: dict, timeout: float = 900) -> dict:
     """Loads `models` (name -> SavedModel path) and runs `calls` in a TF-only process.
 
     Args:
