@@ -196,9 +196,13 @@ def build_ours(preset: str, dim: int, args) -> kf.FlowModel:
 
 
 def time_ours_fit(preset: str, dim: int, data: np.ndarray, steps: int, jit: bool, spe: int, args):
-    """Steady-state `fit` steps/s; `data` holds at least `steps` batches. Returns `(result, model)`."""
-    batch = args.batch_size
+    """`time_fit` on a fresh preset; returns `(result, model)`."""
     model = build_ours(preset, dim, args)
+    return time_fit(model, data, steps, jit, spe, args.batch_size), model
+
+
+def time_fit(model: kf.FlowModel, data: np.ndarray, steps: int, jit: bool, spe: int, batch: int) -> dict:
+    """Compiles `model` and returns its steady-state `fit` steps/s; `data` holds at least `steps` batches."""
     model.compile(keras.optimizers.Adam(1e-3), jit_compile=jit, steps_per_execution=spe)
     # Warm-up: traces (and XLA-compiles) the train function, one execution of 10 steps whatever
     # steps_per_execution is; whole batches only, so no second input shape.
@@ -222,7 +226,7 @@ def time_ours_fit(preset: str, dim: int, data: np.ndarray, steps: int, jit: bool
         "warmup_fit_s": warmup_s,
     }
     log.info("  ours fit    jit=%-5s spe=%-3d %8.1f steps/s", jit, spe, result["steps_per_s"])
-    return result, model
+    return result
 
 
 def _num_samples(dim: int, args) -> int:

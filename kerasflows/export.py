@@ -82,7 +82,9 @@ def export_saved_model(
         verbose: print the signatures; True when None.
         jit_compile: compile the flow's math with XLA when served. Loading
             then needs a TensorFlow built with XLA; the default runs anywhere.
-        options: `tf.saved_model.SaveOptions` for the writer.
+        options: `tf.saved_model.SaveOptions` for the writer. By default
+            custom gradients are left out (serving never differentiates):
+            FFJORD's ODE adjoints would otherwise quadruple the export.
 
     Raises:
         ValueError: for another `format`.
@@ -100,4 +102,5 @@ def export_saved_model(
     specs = _input_specs(model)
     for name, function in _signature_functions(model, jit_compile).items():
         archive.add_endpoint(name, function, input_signature=specs[name])
+    options = options or tf.saved_model.SaveOptions(experimental_custom_gradients=False)
     archive.write_out(filepath, options=options, verbose=True if verbose is None else verbose)

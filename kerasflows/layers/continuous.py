@@ -1,6 +1,7 @@
 """Continuous-time flows: data are the solution at `t = 1` of an ODE started from base samples."""
 
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import keras
 import tensorflow as tf
@@ -11,6 +12,30 @@ from kerasflows.layers.base import FlowLayer
 from kerasflows.nn.ode_net import ODENet
 
 _TRACES = ("hutchinson", "exact")
+
+
+class _Solution(NamedTuple):
+    states: tuple
+
+
+def _padded(solve):
+    """`solve` (a `tfp.math.ode.Solver.solve`) on the state plus a constant zero of size 1.
+
+    The solver's RMS error norm is 0 / 0 on an empty batch: it would reject
+    every step and never stop. The extra component makes that norm 0 there
+    and scales it by `sqrt(N / (N + 1))` otherwise (`N` state entries).
+    """
+
+    def padded_solve(ode_fn, initial_time, initial_state, solution_times, **kwargs):
+        def padded_ode_fn(time, state, **ode_kwargs):
+            *state, pad = state
+            return (*ode_fn(time, tuple(state), **ode_kwargs), tf.zeros_like(pad))
+
+        pad = tf.zeros([1], tf.nest.flatten(initial_state)[0].dtype)
+        results = solve(padded_ode_fn, initial_time, (*initial_state, pad), solution_times, **kwargs)
+        return _Solution(tuple(results.states[:-1]))
+
+    return padded_solve
 
 
 def _trace_augmentation(probes):
@@ -138,7 +163,7 @@ class FFJORD(FlowLayer):
         solver = tfp.math.ode.DormandPrince(rtol=self.rtol, atol=self.atol)
         return tfb.FFJORD(
             lambda time, state: self.vector_field(state, time, context),
-            ode_solve_fn=solver.solve,
+            ode_solve_fn=_padded(solver.solve),
             trace_augmentation_fn=_trace_augmentation(self._probes),
             initial_time=tf.constant(0.0, dtype),
             final_time=tf.constant(1.0, dtype),
