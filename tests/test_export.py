@@ -16,6 +16,9 @@ from registry import PRESETS
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "savedmodels"))
 import make_references  # noqa: E402
 
+# One worker builds the module's shared fixture once.
+pytestmark = pytest.mark.xdist_group("exports")
+
 NAMES = sorted(PRESETS)
 CONDITIONAL = [name for name in NAMES if PRESETS[name][2] is not None]
 BATCHES = (0, 1, 7)

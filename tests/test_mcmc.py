@@ -7,6 +7,9 @@ from targets import MEAN, VARIANCE, banana
 
 import kerasflows as kf
 
+# One worker builds the module's shared fixture once.
+pytestmark = pytest.mark.xdist_group("banana")
+
 BUDGET = {"num_results": 500, "num_burnin_steps": 200, "num_leapfrog_steps": 4, "seed": 0}
 
 

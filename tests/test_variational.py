@@ -10,6 +10,9 @@ from targets import LOG_Z, MEAN, VARIANCE, banana
 
 import kerasflows as kf
 
+# One worker builds the module's shared fixture once.
+pytestmark = pytest.mark.xdist_group("banana")
+
 
 def test_banana_log_normalizer_and_moments(fitted_banana):
     vi, _ = fitted_banana
