@@ -15,7 +15,7 @@ from kerasflows._validation import check_batch, check_full_precision
 from kerasflows.callbacks import with_nan_guard
 from kerasflows.distribute import default_jit_compile, make_step_function, needs_replica_steps, scale_loss
 from kerasflows.distributions import StandardNormal
-from kerasflows.layers.base import FlowLayer, chain, initialize_chain
+from kerasflows.layers.base import FlowLayer, build_chain, chain, initialize_chain
 
 _INPUT_KEYS = ("x", "context")
 
@@ -107,24 +107,17 @@ class FlowModel(keras.Model):
         self.event_shape = tuple(int(d) for d in event_shape)
         self.context_shape = None if context_shape is None else tuple(int(d) for d in context_shape)
         self.flows = list(flows)
-        # The shape on the base side of each flow, data side first.
-        shapes = [self.event_shape]
-        for flow in reversed(self.flows):
-            shapes.append(tuple(flow.inverse_event_shape(shapes[-1])))
-        self._base_side_shapes = shapes[:0:-1]
-        self.latent_shape = shapes[-1]
         check_full_precision([self, *self.flows])
+        # Built eagerly here: Keras' symbolic build and TFP's bijector cache do not mix.
+        self.latent_shape = build_chain(self.flows, self.event_shape)
         self.base = base if base is not None else StandardNormal(self.latent_shape, dtype=self.dtype_policy)
         self.bits_per_dim = bool(bits_per_dim)
         self._bits_per_dim_tracker = keras.metrics.Mean(name="bits_per_dim") if self.bits_per_dim else None
         self._compiled = _CompiledFunctions()
-        # Built eagerly here: Keras' symbolic build and TFP's bijector cache do not mix.
         self.build((None, *self.event_shape))
 
     def build(self, input_shape):
-        for flow, shape in zip(self.flows, self._base_side_shapes, strict=True):
-            if not flow.built:
-                flow.build((None, *shape))
+        build_chain(self.flows, tuple(input_shape[1:]))
         self.base.build((None, *self.latent_shape))
 
     # ------------------------------------------------------------------ math

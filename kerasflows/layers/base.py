@@ -105,6 +105,17 @@ class FlowLayer(keras.layers.Layer):
         return {**super().get_config(), "context_shape": self.context_shape}
 
 
+def build_chain(flows: Sequence[FlowLayer], event_shape: tuple) -> tuple:
+    """Builds `flows` (listed base to data) for data of shape `event_shape`; returns the base-side shape."""
+    shapes = [tuple(event_shape)]
+    for flow in reversed(flows):
+        shapes.append(tuple(flow.inverse_event_shape(shapes[-1])))
+    for flow, shape in zip(reversed(flows), shapes[1:], strict=True):
+        if not flow.built:
+            flow.build((None, *shape))
+    return shapes[-1]
+
+
 def chain(flows: Sequence[FlowLayer], x, context=None, inverse: bool = False):
     """`flows` applied in order (base to data), or in reverse order when `inverse`: `(y, summed log-det)`."""
     log_det = tf.zeros(tf.shape(x)[:1], x.dtype)

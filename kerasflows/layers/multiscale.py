@@ -6,7 +6,7 @@ import keras
 import tensorflow as tf
 from tensorflow_probability import bijectors as tfb
 
-from kerasflows.layers.base import FlowLayer, chain, initialize_chain
+from kerasflows.layers.base import FlowLayer, build_chain, chain, initialize_chain
 
 
 class _OnFirstChannels(tfb.Bijector):
@@ -75,15 +75,7 @@ class FactorOut(FlowLayer):
             raise ValueError(f"Expected at least 2 channels to split, Received: shape {tuple(input_shape)}.")
         super().build(input_shape)
         self._kept_shape = (*self.event_shape[:-1], self.event_shape[-1] // 2)
-        shape = self._kept_shape
-        base_side_shapes = []
-        for flow in reversed(self.flows):
-            shape = tuple(flow.inverse_event_shape(shape))
-            base_side_shapes.append(shape)
-        self._inner_shape = shape
-        for flow, shape in zip(reversed(self.flows), base_side_shapes, strict=True):
-            if not flow.built:
-                flow.build((None, *shape))
+        self._inner_shape = build_chain(self.flows, self._kept_shape)
 
     def _split(self, x, shape):
         kept, factored = x[..., : self._kept_shape[-1]], x[..., self._kept_shape[-1] :]
