@@ -54,9 +54,10 @@ def test_reverse_kl_recovers_a_correlated_gaussian():
         return -0.5 * tf.reduce_sum(diff * tf.linalg.matvec(target, diff), axis=-1)
 
     keras.utils.set_random_seed(1)
-    vi = kf.VariationalFlow(kf.IAF([3], num_flows=2, hidden_units=(16,)), gaussian, num_samples=128, seed=1)
-    vi.compile(keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(1e-2, 1000)))
-    vi.fit(epochs=10, steps_per_epoch=100, verbose=0)
+    # 512 samples per step: a 4% variance error costs only ~4e-4 nats of KL, so the gradient noise must be low.
+    vi = kf.VariationalFlow(kf.IAF([3], num_flows=2, hidden_units=(16,)), gaussian, num_samples=512, seed=1)
+    vi.compile(keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(2e-2, 1500)))
+    vi.fit(epochs=10, steps_per_epoch=150, verbose=0)
     x = vi.flow.sample(20_000, seed=6).numpy()
     np.testing.assert_allclose(x.mean(axis=0), mean, atol=0.05)
     np.testing.assert_allclose(np.cov(x.T), covariance, atol=0.08)
