@@ -97,7 +97,7 @@ def export_saved_model(
         raise ValueError(f"Expected format='tf_saved_model', Received: format={format!r}.")
     archive = keras.export.ExportArchive()
     # The layers, not the model: tracking a Model traces its `call`, which needs a context when conditional.
-    for layer in (*model.flows, model.base):
+    for layer in (*model.flows, model.base, *([] if model.context_embedding is None else [model.context_embedding])):
         archive.track(layer)
     specs = _input_specs(model)
     for name, function in _signature_functions(model, jit_compile).items():

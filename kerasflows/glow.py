@@ -15,7 +15,7 @@ from kerasflows.layers import (
     Logit,
     Squeeze,
 )
-from kerasflows.model import FlowModel
+from kerasflows.model import FlowModel, embedded_context_shape
 from kerasflows.presets import Assembled
 
 
@@ -47,6 +47,7 @@ class Glow(Assembled):
             factored out, instead of a standard normal.
         alpha: margin of the logit transform.
         context_shape: shape of one context row for a conditional Glow.
+            A `context_embedding` keyword (see `FlowModel`) may map it first.
         seed: seed of the 1x1 convolutions' initial rotations.
 
     Example:
@@ -77,11 +78,12 @@ class Glow(Assembled):
         if int(steps_per_level) < 1:
             raise ValueError(f"Expected steps_per_level >= 1, Received: {steps_per_level}.")
         dtype = kwargs.get("dtype")
+        coupling_context_shape = embedded_context_shape(kwargs.get("context_embedding"), context_shape)
         rotation_seeds = itertools.count(0 if seed is None else int(seed))
 
         def coupling(reverse_mask=False):
             return AffineCoupling(
-                (hidden_channels, hidden_channels), reverse_mask, context_shape=context_shape, dtype=dtype
+                (hidden_channels, hidden_channels), reverse_mask, context_shape=coupling_context_shape, dtype=dtype
             )
 
         def level(index: int) -> list:

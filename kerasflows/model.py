@@ -50,6 +50,17 @@ def _first_batch(x, batch_size: int | None):
     )
 
 
+def embedded_context_shape(context_embedding: keras.layers.Layer | None, context_shape) -> tuple[int, ...] | None:
+    """Shape of one context row as the flow layers see it: after `context_embedding`, if any.
+
+    The embedding is built by a call on a batch of one zero context.
+    """
+    if context_shape is None or context_embedding is None:
+        return None if context_shape is None else tuple(int(d) for d in context_shape)
+    zeros = ops.zeros((1, *context_shape), dtype=context_embedding.compute_dtype)
+    return tuple(int(d) for d in ops.shape(context_embedding(zeros))[1:])
+
+
 def _stateless_seed(seed) -> tf.Tensor:
     """An int32 `[2]` seed: None draws one from the global generator, an int `s` means `[0, s]`."""
     if seed is None:
@@ -82,6 +93,9 @@ class FlowModel(keras.Model):
         base: a base-distribution layer (`kf.distributions`) over the
             latent shape; standard normal by default.
         context_shape: shape of one context row for a conditional flow.
+        context_embedding: any Keras layer mapping `[batch, *context_shape]`
+            to the context the flow layers take (their `context_shape` is its
+            output shape), trained with them; None feeds the context as is.
         bits_per_dim: also report the NLL in bits per dimension, `NLL / (D ln 2)`
             with `D = prod(event_shape)`, as the metric `bits_per_dim`.
 
@@ -98,6 +112,7 @@ class FlowModel(keras.Model):
         event_shape: Sequence[int],
         base: keras.layers.Layer | None = None,
         context_shape: Sequence[int] | None = None,
+        context_embedding: keras.layers.Layer | None = None,
         bits_per_dim: bool = False,
         **kwargs,
     ):
@@ -107,7 +122,11 @@ class FlowModel(keras.Model):
         self.event_shape = tuple(int(d) for d in event_shape)
         self.context_shape = None if context_shape is None else tuple(int(d) for d in context_shape)
         self.flows = list(flows)
-        check_full_precision([self, *self.flows])
+        if context_embedding is not None and self.context_shape is None:
+            raise ValueError("A context_embedding needs a conditional flow: expected a context_shape, Received: None.")
+        self.context_embedding = context_embedding
+        self._check_flow_contexts(embedded_context_shape(context_embedding, self.context_shape))
+        check_full_precision([self, *self.flows, *([] if context_embedding is None else [context_embedding])])
         # Built eagerly here: Keras' symbolic build and TFP's bijector cache do not mix.
         self.latent_shape = build_chain(self.flows, self.event_shape)
         self.base = base if base is not None else StandardNormal(self.latent_shape, dtype=self.dtype_policy)
@@ -116,13 +135,30 @@ class FlowModel(keras.Model):
         self._compiled = _CompiledFunctions()
         self.build((None, *self.event_shape))
 
+    def _check_flow_contexts(self, flow_context_shape) -> None:
+        mismatched = {flow.name: list(flow.context_shape) for flow in self.flows if flow.context_shape is not None}
+        mismatched = {name: shape for name, shape in mismatched.items() if tuple(shape) != flow_context_shape}
+        if mismatched:
+            source = "context_embedding's output" if self.context_embedding is not None else "context_shape"
+            expected = None if flow_context_shape is None else list(flow_context_shape)
+            raise ValueError(
+                f"Expected conditional flow layers with context_shape {expected} (the model's {source}), "
+                f"Received: {mismatched}."
+            )
+
     def build(self, input_shape):
         build_chain(self.flows, tuple(input_shape[1:]))
         self.base.build((None, *self.latent_shape))
 
     # ------------------------------------------------------------------ math
+    def _flow_context(self, context):
+        """The context the flow layers take: through `context_embedding`, if any."""
+        if context is None or self.context_embedding is None:
+            return context
+        return self.context_embedding(context)
+
     def _transform(self, x, context, inverse: bool):
-        return chain(self.flows, x, context, inverse)
+        return chain(self.flows, x, self._flow_context(context), inverse)
 
     def _log_prob(self, x, context=None):
         z, log_det = self._transform(x, context, inverse=True)
@@ -268,7 +304,8 @@ class FlowModel(keras.Model):
         With a context of `n` rows, evaluate `log_prob` on `n` rows of data.
         """
         context = self._check_context(context)
-        chain = tfb.Chain([flow.bijector(context) for flow in reversed(self.flows)])
+        flow_context = self._flow_context(context)
+        chain = tfb.Chain([flow.bijector(flow_context) for flow in reversed(self.flows)])
         return tfd.TransformedDistribution(self.base.distribution(context), chain)
 
     # ---------------------------------------------------------------- training
@@ -369,7 +406,7 @@ class FlowModel(keras.Model):
         their weights.
         """
         x, context = self._check_inputs(x, context, allow_empty=False)
-        initialize_chain(self.flows, x, context)
+        initialize_chain(self.flows, x, self._flow_context(context))
 
     def evaluate(self, x=None, y=None, sample_weight=None, **kwargs):
         """`keras.Model.evaluate`: the mean NLL of `x`, checked like `fit`'s."""
@@ -402,6 +439,7 @@ class FlowModel(keras.Model):
             "event_shape": list(self.event_shape),
             "base": keras.saving.serialize_keras_object(self.base),
             "context_shape": None if self.context_shape is None else list(self.context_shape),
+            "context_embedding": keras.saving.serialize_keras_object(self.context_embedding),
             "bits_per_dim": self.bits_per_dim,
         }
 
@@ -409,5 +447,6 @@ class FlowModel(keras.Model):
     def from_config(cls, config, custom_objects=None):
         config = dict(config)
         config["flows"] = [keras.saving.deserialize_keras_object(f, custom_objects) for f in config["flows"]]
-        config["base"] = keras.saving.deserialize_keras_object(config["base"], custom_objects)
+        for key in ("base", "context_embedding"):
+            config[key] = keras.saving.deserialize_keras_object(config.get(key), custom_objects)
         return cls(**config)

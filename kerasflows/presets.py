@@ -9,7 +9,7 @@ from kerasflows.layers import continuous
 from kerasflows.layers.autoregressive import InverseAutoregressive, MaskedAutoregressive, MaskedSplineAutoregressive
 from kerasflows.layers.coupling import AdditiveCoupling, AffineCoupling, SplineCoupling
 from kerasflows.layers.linear import Affine
-from kerasflows.model import FlowModel
+from kerasflows.model import FlowModel, embedded_context_shape
 
 _ORDERS = ("input_order", ("left-to-right", "right-to-left"))
 _MASKS = ("reverse_mask", (False, True))
@@ -20,20 +20,24 @@ class Assembled(FlowModel):
 
     Subclasses build their layers, call `FlowModel.__init__`, then store the
     constructor's arguments in `self._hyperparameters`. A base distribution
-    other than the default standard normal (`base=...`) joins the config.
+    other than the default standard normal (`base=...`) and a
+    `context_embedding` join the config.
     """
 
     def get_config(self):
         config = {**keras.Model.get_config(self), **self._hyperparameters}
         if not isinstance(self.base, StandardNormal):
             config["base"] = keras.saving.serialize_keras_object(self.base)
+        if self.context_embedding is not None:
+            config["context_embedding"] = keras.saving.serialize_keras_object(self.context_embedding)
         return config
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
         config = dict(config)
-        if "base" in config:
-            config["base"] = keras.saving.deserialize_keras_object(config["base"], custom_objects)
+        for key in ("base", "context_embedding"):
+            if key in config:
+                config[key] = keras.saving.deserialize_keras_object(config[key], custom_objects)
         return cls(**config)
 
 
@@ -42,7 +46,8 @@ class _Preset(Assembled):
 
     The config is the core hyper-parameters shared by every preset plus
     `layer_kwargs` and `extra_config`. Other keyword arguments (`base`,
-    `dtype`, `name`) go to `FlowModel`.
+    `context_embedding`, `dtype`, `name`) go to `FlowModel`; the layers
+    take the context as `context_embedding` outputs it.
     """
 
     def __init__(
@@ -66,11 +71,12 @@ class _Preset(Assembled):
         if int(num_flows) < 1:
             raise ValueError(f"Expected num_flows >= 1, Received: num_flows={num_flows}.")
         layer_kwargs = layer_kwargs or {}
+        flow_context_shape = embedded_context_shape(kwargs.get("context_embedding"), context_shape)
         flows = [
             layer(
                 hidden_units,
                 activation=activation,
-                context_shape=context_shape,
+                context_shape=flow_context_shape,
                 dtype=kwargs.get("dtype"),
                 **({} if alternate is None else {alternate[0]: alternate[1][index % 2]}),
                 **layer_kwargs,

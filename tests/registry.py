@@ -5,6 +5,8 @@ Each entry maps a name to `(constructor, event_shape, context_shape)`; the
 constructor takes the dtype name.
 """
 
+import keras
+
 import kerasflows as kf
 from kerasflows import layers
 
@@ -173,9 +175,18 @@ PRESETS = {
         (3,),
         None,
     ),
-    "RealNVP-context": (
-        lambda dtype: kf.RealNVP([3], num_flows=2, hidden_units=(8,), context_shape=[1], dtype=dtype),
+    "RealNVP-context-embedding": (
+        lambda dtype: kf.RealNVP(
+            [3],
+            num_flows=2,
+            hidden_units=(8,),
+            context_shape=[2, 3],
+            context_embedding=keras.Sequential(
+                [keras.layers.Flatten(dtype=dtype), keras.layers.Dense(4, activation="tanh", dtype=dtype)]
+            ),
+            dtype=dtype,
+        ),
         (3,),
-        (1,),
+        (2, 3),
     ),
 }

@@ -171,12 +171,15 @@ def test_wrong_shapes_fail_with_the_expected_shape(reloaded, name):
         with pytest.raises(TypeError, match=re.escape(f"shape=(None, {', '.join(map(str, event_shape))})")):
             reloaded[name].log_prob(*(good | {"x": bad}).values())
     if context_shape is not None:
-        with pytest.raises(tf.errors.InvalidArgumentError, match=re.escape(f"expected shape [?,{context_shape[0]}]")):
-            reloaded[name].signatures["log_prob"](**good | {"context": tf.zeros((2, context_shape[0] + 1))})
+        wider = tf.zeros((2, *context_shape[:-1], context_shape[-1] + 1))
+        with pytest.raises(
+            tf.errors.InvalidArgumentError, match=re.escape(f"expected shape [?,{','.join(map(str, context_shape))}]")
+        ):
+            reloaded[name].signatures["log_prob"](**good | {"context": wider})
 
 
 def test_float64_models_export_float64_signatures(tmp_path):
-    model = eager(build("RealNVP-context", "float64"))
+    model = eager(build("RealNVP-context-embedding", "float64"))
     model.export(str(tmp_path), verbose=False)
     loaded = tf.saved_model.load(str(tmp_path))
     table = make_references.describe(loaded)
@@ -184,7 +187,7 @@ def test_float64_models_export_float64_signatures(tmp_path):
         spec["dtype"] for name in ("log_prob", "forward", "inverse") for spec in table[name]["inputs"].values()
     } == {"float64"}
     assert {spec["dtype"] for signature in table.values() for spec in signature["outputs"].values()} == {"float64"}
-    x, context = inputs("RealNVP-context", "float64")
+    x, context = inputs("RealNVP-context-embedding", "float64")
     result = loaded.signatures["log_prob"](x=x, context=context)["log_prob"]
     np.testing.assert_allclose(result, model.log_prob(x, context), rtol=1e-12, atol=1e-12)
 
@@ -192,7 +195,7 @@ def test_float64_models_export_float64_signatures(tmp_path):
 def test_jit_compile_marks_the_math_for_xla(tmp_path):
     from tensorflow.core.protobuf import saved_model_pb2
 
-    name = "RealNVP-context"
+    name = "RealNVP-context-embedding"
     model = eager(build(name))
     model.export(str(tmp_path), verbose=False, jit_compile=True)
     saved_model = saved_model_pb2.SavedModel.FromString((tmp_path / "saved_model.pb").read_bytes())

@@ -122,3 +122,32 @@ def test_glow_learns_digits_below_the_per_pixel_baseline():
     samples = model.sample(16, seed=0, temperature=0.7)
     assert samples.shape == (16, 8, 8, 1)
     np.testing.assert_array_equal(samples, np.clip(np.round(samples), 0, 16))
+
+
+def test_conditional_glow_feeds_the_embedded_context_to_every_level(tmp_path):
+    """Every coupling, those inside `FactorOut` included, takes the embedded context (a conditional layer raises
+    when called without one), and the density depends on it."""
+    model = kf.Glow(
+        [4, 4, 1],
+        num_levels=2,
+        steps_per_level=1,
+        hidden_channels=4,
+        num_bins=4,
+        context_shape=[3],
+        context_embedding=keras.layers.Dense(2),
+    )
+    couplings = [layer for layer in model._flatten_layers() if isinstance(layer, layers.AffineCoupling)]
+    assert [coupling.context_shape for coupling in couplings] == [(2,)] * 3  # a step per level, a learned prior
+    pixels = np.random.default_rng(0).integers(0, 4, size=(6, 4, 4, 1)).astype("float32")
+    model.initialize(pixels, np.zeros((6, 3), "float32"))
+    for weight in model.trainable_weights:
+        weight.assign(weight + np.random.default_rng(1).normal(0.0, 0.1, weight.shape))
+    context = np.random.default_rng(2).standard_normal((6, 3)).astype("float32")
+    log_prob = model.log_prob(pixels, context)
+    assert np.all(np.abs(model.log_prob(pixels, context + 1.0) - log_prob) > 1e-3)
+    np.testing.assert_allclose(model.distribution(context).log_prob(pixels), log_prob, rtol=1e-5, atol=1e-4)
+    samples = model.sample(5, context=context[:2], seed=3)
+    assert samples.shape == (5, 2, 4, 4, 1)
+    model.export(str(tmp_path), verbose=False)
+    exported = tf.saved_model.load(str(tmp_path)).signatures["log_prob"](x=pixels, context=context)["log_prob"]
+    np.testing.assert_allclose(exported, log_prob, rtol=1e-5, atol=1e-4)
