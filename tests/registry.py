@@ -86,6 +86,16 @@ FLOW_LAYERS = {
         IMAGE,
         (3,),
     ),
+    "AffineCoupling-image-checkerboard-context": (
+        lambda dtype: layers.AffineCoupling((8,), mask="checkerboard", context_shape=(3,), dtype=dtype),
+        IMAGE,
+        (3,),
+    ),
+    "SplineCoupling-checkerboard": (
+        lambda dtype: layers.SplineCoupling((8,), reverse_mask=True, num_bins=3, mask="checkerboard", dtype=dtype),
+        (5,),
+        None,
+    ),
     "SplineCoupling-image": (lambda dtype: layers.SplineCoupling((8,), num_bins=3, dtype=dtype), IMAGE, None),
     "Squeeze": (lambda dtype: layers.Squeeze(dtype=dtype), IMAGE, None),
     "FactorOut": (

@@ -151,3 +151,17 @@ def test_conditional_glow_feeds_the_embedded_context_to_every_level(tmp_path):
     model.export(str(tmp_path), verbose=False)
     exported = tf.saved_model.load(str(tmp_path)).signatures["log_prob"](x=pixels, context=context)["log_prob"]
     np.testing.assert_allclose(exported, log_prob, rtol=1e-5, atol=1e-4)
+
+
+def test_checkerboard_couplings_keep_alternate_pixels_and_transform_the_others():
+    layer = layers.AffineCoupling((8,), mask="checkerboard", reverse_mask=True)
+    model = kf.FlowModel([layer], event_shape=(4, 4, 2))
+    for weight in model.trainable_weights:
+        weight.assign(weight + np.random.default_rng(0).normal(0.0, 0.3, weight.shape))
+    np.testing.assert_array_equal(layer.checkerboard()[..., 0], np.indices((4, 4)).sum(axis=0) % 2)
+    z = model.inverse(IMAGES)[0].numpy()
+    odd = np.indices((4, 4)).sum(axis=0) % 2 == 1
+    np.testing.assert_array_equal(z[:, odd], IMAGES[:, odd].astype("float32"))
+    assert np.all(np.abs(z[:, ~odd] - IMAGES[:, ~odd]) > 1e-4)
+    with pytest.raises(ValueError, match=r"Expected mask to be one of \('split', 'checkerboard'\), Received: mask='x'"):
+        layers.AffineCoupling(mask="x")
