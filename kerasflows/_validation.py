@@ -64,3 +64,17 @@ def check_full_precision(layers) -> None:
                 f"'float64' dtype policy, Received: {policy.name!r} for {layer.name!r}. Pass dtype='float32' to "
                 "the flow, or call keras.mixed_precision.set_global_policy('float32') before building it."
             )
+
+
+def check_same_dtype(layers, dtype: str) -> None:
+    """Refuses layers that compute in another dtype than the model: log-dets of every layer are summed.
+
+    Raises:
+        ValueError: naming each layer whose compute dtype is not `dtype`.
+    """
+    mismatched = {layer.name: layer.compute_dtype for layer in layers if layer.compute_dtype != dtype}
+    if mismatched:
+        raise ValueError(
+            f"Expected every flow layer and the base distribution to compute in the model's dtype {dtype!r}, "
+            f"Received: {mismatched}. Pass dtype={dtype!r} to each of them (presets do this for you)."
+        )

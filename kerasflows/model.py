@@ -11,7 +11,7 @@ from keras import ops
 from tensorflow_probability import bijectors as tfb
 from tensorflow_probability import distributions as tfd
 
-from kerasflows._validation import check_batch, check_full_precision
+from kerasflows._validation import check_batch, check_full_precision, check_same_dtype
 from kerasflows.callbacks import with_nan_guard
 from kerasflows.distribute import default_jit_compile, make_step_function, needs_replica_steps, scale_loss
 from kerasflows.distributions import StandardNormal
@@ -130,6 +130,7 @@ class FlowModel(keras.Model):
         # Built eagerly here: Keras' symbolic build and TFP's bijector cache do not mix.
         self.latent_shape = build_chain(self.flows, self.event_shape)
         self.base = base if base is not None else StandardNormal(self.latent_shape, dtype=self.dtype_policy)
+        check_same_dtype([*self.flows, self.base], self.compute_dtype)
         self.bits_per_dim = bool(bits_per_dim)
         self._bits_per_dim_tracker = keras.metrics.Mean(name="bits_per_dim") if self.bits_per_dim else None
         self._compiled = _CompiledFunctions()

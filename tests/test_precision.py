@@ -32,3 +32,10 @@ def test_a_mixed_precision_layer_in_a_float32_flow_is_refused():
 def test_full_precision_policies_build_and_score(dtype):
     model = kf.MAF([2], num_flows=2, hidden_units=(8,), dtype=dtype)
     assert model.log_prob(kf.datasets.two_moons(4)).dtype == dtype
+
+
+def test_layers_in_another_dtype_than_the_model_are_refused():
+    with pytest.raises(ValueError, match=r"model's dtype 'float64', Received: \{'coupling': 'float32'\}"):
+        kf.FlowModel([kf.layers.AffineCoupling((8,), name="coupling")], event_shape=[2], dtype="float64")
+    with pytest.raises(ValueError, match=r"Received: \{'diagonal_normal.*': 'float64'\}"):
+        kf.MAF([2], num_flows=1, hidden_units=(8,), base=kf.distributions.DiagonalNormal([2], dtype="float64"))
