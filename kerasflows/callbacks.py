@@ -36,6 +36,11 @@ class StopOnNaN(keras.callbacks.Callback):
 
     def on_train_begin(self, logs=None):
         self.stopped_epoch = self.restored_epoch = None
+        optimizer = self.model.optimizer
+        if optimizer is not None and not optimizer.built:
+            # Keras builds it in the first step, after this: its state at the start would be missing.
+            with self.model.distribute_strategy.scope():
+                optimizer.build(self.model.trainable_variables)
         self._keep(-1)
 
     def on_epoch_begin(self, epoch, logs=None):

@@ -70,6 +70,21 @@ def test_a_nan_loss_stops_fit_and_restores_the_last_good_epoch():
     assert all(np.isfinite(v.numpy()).all() for v in model.optimizer.variables)
 
 
+def test_a_nan_in_the_first_epoch_restores_the_initial_weights_and_optimizer_state():
+    x = kf.datasets.two_moons(64, noise=0.05, seed=0)
+    x[40] = np.nan  # a dataset is not checked up front: batch 3 of epoch 1 is NaN
+    model = kf.RealNVP([2], num_flows=2, hidden_units=(8,))
+    initial = model.get_weights()
+    model.compile(keras.optimizers.Adam(1e-2))  # not built yet: Keras builds it in the first step
+    with pytest.warns(RuntimeWarning, match=r"epoch 1, batch 3\. Restored the weights from the start of training"):
+        model.fit(tf.data.Dataset.from_tensor_slices(x).batch(16), epochs=2, verbose=0)
+    for weight, good in zip(model.get_weights(), initial, strict=True):
+        np.testing.assert_array_equal(weight, good)
+    assert int(model.optimizer.iterations) == 0
+    moments = [v for v in model.optimizer.variables if "momentum" in v.path or "velocity" in v.path]
+    assert len(moments) == 2 * len(model.trainable_variables) and all(np.all(v.numpy() == 0) for v in moments)
+
+
 class PoisonedAdam(keras.optimizers.Adam):
     """Adam whose update at one step is NaN."""
 
