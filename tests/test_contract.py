@@ -98,7 +98,8 @@ def test_keras_file_round_trip(name, dtype, tmp_path):
     loaded = keras.saving.load_model(path, safe_mode=True)
     assert type(loaded) is type(model)
     assert loaded.compute_dtype == dtype
-    np.testing.assert_array_equal(loaded.log_prob(x, context), model.log_prob(x, context))
+    # Eagerly: the XLA path is test_xla_and_graph_match_eager's; two XLA compiles per entry here cost minutes.
+    np.testing.assert_array_equal(eager(loaded).log_prob(x, context), eager(model).log_prob(x, context))
     config = keras.saving.serialize_keras_object(model)
     again = keras.saving.serialize_keras_object(keras.saving.deserialize_keras_object(config))
     assert again == config

@@ -127,6 +127,7 @@ def test_glow_learns_digits_below_the_per_pixel_baseline():
 def test_conditional_glow_feeds_the_embedded_context_to_every_level(tmp_path):
     """Every coupling, those inside `FactorOut` included, takes the embedded context (a conditional layer raises
     when called without one), and the density depends on it."""
+    keras.utils.set_random_seed(0)
     model = kf.Glow(
         [4, 4, 1],
         num_levels=2,
@@ -144,7 +145,7 @@ def test_conditional_glow_feeds_the_embedded_context_to_every_level(tmp_path):
         weight.assign(weight + np.random.default_rng(1).normal(0.0, 0.1, weight.shape))
     context = np.random.default_rng(2).standard_normal((6, 3)).astype("float32")
     log_prob = model.log_prob(pixels, context)
-    assert np.all(np.abs(model.log_prob(pixels, context + 1.0) - log_prob) > 1e-3)
+    assert np.mean(np.abs(model.log_prob(pixels, context + 1.0) - log_prob)) > 0.01
     np.testing.assert_allclose(model.distribution(context).log_prob(pixels), log_prob, rtol=1e-5, atol=1e-4)
     samples = model.sample(5, context=context[:2], seed=3)
     assert samples.shape == (5, 2, 4, 4, 1)
