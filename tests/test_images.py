@@ -164,5 +164,10 @@ def test_checkerboard_couplings_keep_alternate_pixels_and_transform_the_others()
     odd = np.indices((4, 4)).sum(axis=0) % 2 == 1
     np.testing.assert_array_equal(z[:, odd], IMAGES[:, odd].astype("float32"))
     assert np.all(np.abs(z[:, ~odd] - IMAGES[:, ~odd]) > 1e-4)
+    # One channel: nothing to split, but a checkerboard works.
+    grey = kf.FlowModel([layers.AffineCoupling((8,), mask="checkerboard")], event_shape=(4, 4, 1))
+    np.testing.assert_allclose(grey.forward(grey.inverse(IMAGES[..., :1])[0])[0], IMAGES[..., :1], atol=1e-5)
+    with pytest.raises(ValueError, match=r"channels >= 2\] \(mask='split'\), Received: shape \(None, 4, 4, 1\)"):
+        kf.FlowModel([layers.AffineCoupling((8,))], event_shape=(4, 4, 1))
     with pytest.raises(ValueError, match=r"Expected mask to be one of \('split', 'checkerboard'\), Received: mask='x'"):
         layers.AffineCoupling(mask="x")

@@ -89,13 +89,14 @@ class _Coupling(FlowLayer):
         self.conditioner = None
 
     def build(self, input_shape):
-        if len(input_shape) not in (2, 4) or input_shape[-1] < 2:
+        checkerboard = self.mask == "checkerboard"
+        min_channels = 1 if checkerboard else 2  # a checkerboard splits pixels, not channels
+        if len(input_shape) not in (2, 4) or input_shape[-1] < (2 if len(input_shape) == 2 else min_channels):
             raise ValueError(
-                "Expected inputs of shape [batch, features >= 2] or [batch, height, width, channels >= 2], "
-                f"Received: shape {tuple(input_shape)}."
+                "Expected inputs of shape [batch, features >= 2] or [batch, height, width, channels >= "
+                f"{min_channels}] (mask={self.mask!r}), Received: shape {tuple(input_shape)}."
             )
         super().build(input_shape)
-        checkerboard = self.mask == "checkerboard"
         num_masked = input_shape[-1] // 2
         num_inputs = input_shape[-1] if checkerboard else num_masked
         network = MLP if len(input_shape) == 2 else ConvNet
