@@ -25,7 +25,7 @@ import logging
 import sys
 import time
 
-from bench_train import machine_info, make_data, time_fit, time_ours_inference
+from bench_train import machine_info, make_data, resolve_args, time_fit, time_ours_inference
 
 import kerasflows as kf
 
@@ -65,15 +65,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     defaults.update(num_samples_large=2_000, repeats=3)
     if args.quick:
         defaults.update(dims="2", steps=6, steps_ffjord=3, num_points=500, num_samples=500, repeats=1)
-    for name, value in defaults.items():
-        if getattr(args, name) is None:
-            setattr(args, name, value)
-    args.presets = [p.strip().lower() for p in args.presets.split(",") if p.strip()]
-    unknown = sorted(set(args.presets) - set(PRESETS))
-    if unknown:
-        parser.error(f"unknown presets {unknown}; expected some of {sorted(PRESETS)}")
-    args.dims = [int(d) for d in args.dims.split(",")]
-    args.hidden_units = tuple(int(h) for h in args.hidden_units.split(","))
+    resolve_args(parser, args, defaults, PRESETS)
     return args
 
 

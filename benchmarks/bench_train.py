@@ -89,17 +89,22 @@ def parse_args(argv=None) -> argparse.Namespace:
             num_samples_large=500,
             repeats=2,
         )
+    resolve_args(parser, args, defaults, PRESETS)
+    args.fit_configs = [_fit_config(c, parser) for c in args.fit_configs.split(",") if c.strip()]
+    return args
+
+
+def resolve_args(parser: argparse.ArgumentParser, args: argparse.Namespace, defaults: dict, presets: dict) -> None:
+    """Fills the flags left unset from `defaults` and parses `--presets`, `--dims` and `--hidden-units` in place."""
     for name, value in defaults.items():
         if getattr(args, name) is None:
             setattr(args, name, value)
     args.presets = [p.strip().lower() for p in args.presets.split(",") if p.strip()]
-    unknown = sorted(set(args.presets) - set(PRESETS))
+    unknown = sorted(set(args.presets) - set(presets))
     if unknown:
-        parser.error(f"unknown presets {unknown}; expected some of {sorted(PRESETS)}")
+        parser.error(f"unknown presets {unknown}; expected some of {sorted(presets)}")
     args.dims = [int(d) for d in args.dims.split(",")]
     args.hidden_units = tuple(int(h) for h in args.hidden_units.split(","))
-    args.fit_configs = [_fit_config(c, parser) for c in args.fit_configs.split(",") if c.strip()]
-    return args
 
 
 def _fit_config(text: str, parser: argparse.ArgumentParser) -> tuple[bool, int]:
