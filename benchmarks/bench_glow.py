@@ -6,7 +6,7 @@ worker process builds the Glow and measures:
 * steady-state training images/s and the first `fit` with `bench_train.time_fit`: a warm-up `fit` of 10 steps
   (ActNorm initialisation, tracing and compilation), then a timed `fit`, median over its steps after the first;
   the compile time is estimated as the warm-up's time less its 10 steps at the steady-state rate;
-* `model.sample(n, seed=0)`: the first call (tracing and compilation) and the steady-state images/s (fastest of
+* `model.sample(n, seed=0)`: the first call (tracing and compilation) and the steady-state images/s (median of
   `--repeats` calls); a model compiled with `jit_compile=False` samples in graph mode, otherwise under XLA;
 * peak memory: on CPU the worker's peak resident set size (`ru_maxrss`, which covers TensorFlow's runtime,
   tracing and XLA compilation as well as the tensors), next to its peak right after the imports; on a GPU also
@@ -34,7 +34,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
-from bench_train import _call_rate, machine_info, time_fit  # noqa: E402
+from bench_train import call_rates, machine_info, time_fit  # noqa: E402
 
 import kerasflows as kf  # noqa: E402
 
@@ -59,7 +59,7 @@ def parse_args(argv=None) -> argparse.Namespace:
         "--num-samples", type=int, default=None, help="images per sample call; 8x8x1: 1000, 32x32x3: 64"
     )
     parser.add_argument("--steps-per-level", type=int, default=None, help="override every image size's Glow depth")
-    parser.add_argument("--repeats", type=int, default=3, help="timed sample calls (fastest kept)")
+    parser.add_argument("--repeats", type=int, default=3, help="timed sample calls (median kept)")
     parser.add_argument("--quick", action="store_true", help="2 steps per level, few timed steps: a smoke run")
     parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)  # IMAGES:MODE, run in a subprocess
     args = parser.parse_args(argv)
@@ -113,7 +113,7 @@ def run_worker(name: str, mode: str, args) -> dict:
     start = time.perf_counter()
     model.sample(num_samples, seed=0).numpy()
     sample_first_s = time.perf_counter() - start
-    sample_rate = _call_rate(lambda: model.sample(num_samples, seed=0), num_samples, args.repeats)
+    sample_rate = call_rates({"sample": lambda: model.sample(num_samples, seed=0)}, num_samples, args.repeats)["sample"]
 
     result = {
         "images": name,
@@ -189,7 +189,7 @@ def main(argv=None) -> None:
             "One worker process per (images, mode). train_images_per_s: steady-state fit throughput, median over "
             "the steps after the first of a timed fit that follows a warm-up fit of 10 steps (bench_train.time_fit); "
             "compile_s: the warm-up fit's time less its steps at that rate (ActNorm initialisation, tracing, "
-            "XLA compilation in mode xla). sample_images_per_s: fastest of --repeats model.sample(n, seed=0) "
+            "XLA compilation in mode xla). sample_images_per_s: median of --repeats model.sample(n, seed=0) "
             "calls after a first one; sample_compile_s likewise. peak_rss_mib: the worker's peak resident set "
             "size (ru_maxrss) over imports, model, compilation, training and sampling; "
             "peak_rss_after_imports_mib: the same right after the imports. load_average: os.getloadavg() "

@@ -6,7 +6,7 @@ measures, with bench_train's timing helpers and data (a correlated Gaussian):
 * `model.fit` steps/s, compiled the default way (XLA, one step per execution), steady state after a
   warm-up fit;
 * `model.log_prob` points/s and `model.sample` samples/s, XLA-compiled as eager calls are by default
-  (fastest of --repeats calls after a first, compiling call).
+  (median of --repeats calls after a first, compiling call).
 
 The discrete presets get --num-flows layers of --hidden-units; FFJORD keeps its own defaults (one ODE
 layer, 64x64 units, tanh, Hutchinson trace, rtol = atol = 1e-5), which is how it is meant to be used.
@@ -25,7 +25,7 @@ import logging
 import sys
 import time
 
-from bench_train import machine_info, make_data, resolve_args, time_fit, time_ours_inference
+from bench_train import machine_info, make_data, resolve_args, time_fit, time_inference
 
 import kerasflows as kf
 
@@ -57,7 +57,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument(
         "--num-samples-large", type=int, default=None, help="samples of one sample call, D >= --large-dim; 2000"
     )
-    parser.add_argument("--repeats", type=int, default=None, help="timed calls of log_prob/sample (fastest kept); 3")
+    parser.add_argument("--repeats", type=int, default=None, help="timed calls of log_prob/sample (median kept); 3")
     parser.add_argument("--quick", action="store_true", help="D=2 only, few steps and points: a smoke run")
     args = parser.parse_args(argv)
     # --quick changes the defaults only: flags given explicitly win.
@@ -76,7 +76,7 @@ def bench_one(preset: str, dim: int, args) -> dict:
     start = time.perf_counter()
     model = PRESETS[preset](dim, args)
     fit = time_fit(model, data, steps, jit=True, spe=1, batch=args.batch_size)
-    result = {"preset": preset, "dim": dim, "fit": fit, **time_ours_inference(model, data, args)}
+    result = {"preset": preset, "dim": dim, "fit": fit, **time_inference(model, data, args)["ours"]}
     return {**result, "wall_s": time.perf_counter() - start}
 
 
@@ -101,7 +101,7 @@ def main(argv=None) -> None:
         "notes": (
             "fit_steps_per_s: steady-state steps/s (median over the steps after the first of the timed fit, a "
             "warm-up fit of 10 steps before), compile(jit_compile=True), batch --batch-size. log_prob/sample: "
-            "fastest of --repeats XLA-compiled calls after a first one. Discrete presets: --num-flows layers of "
+            "median of --repeats XLA-compiled calls after a first one. Discrete presets: --num-flows layers of "
             "--hidden-units; FFJORD: kf.FFJORD([D]) defaults (Hutchinson trace, so its log_prob is an estimate)."
         ),
         "summary": table,

@@ -2,7 +2,8 @@
 
 Times `log_prob` at batch 1 and 1024 and drawing 1000 samples, `--calls`
 times each after a warm-up, for the live model (XLA-compiled by default),
-the default export and an `export(jit_compile=True)` one. Prints one JSON
+the default export and an `export(jit_compile=True)` one, taking turns call
+by call (results read back). Prints one JSON
 object: p50 and p99 in milliseconds, and each export's p50 over the live
 p50.
 
@@ -14,12 +15,12 @@ import json
 import os
 import platform
 import tempfile
-import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
+from bench_train import call_times  # noqa: E402
 
 import kerasflows as kf  # noqa: E402
 
@@ -27,16 +28,8 @@ WARMUP = 10
 SEED = [1, 2]
 
 
-def _latency(function, calls: int) -> dict:
-    """p50 and p99 of `function()` in milliseconds, after a warm-up."""
-    for _ in range(WARMUP):
-        function()
-    times = []
-    for _ in range(calls):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    p50, p99 = np.percentile(np.array(times) * 1e3, [50, 99])
+def _percentiles_ms(seconds: list) -> dict:
+    p50, p99 = np.percentile(np.array(seconds) * 1e3, [50, 99])
     return {"p50": round(float(p50), 3), "p99": round(float(p99), 3)}
 
 
@@ -68,7 +61,8 @@ def main(calls: int, hidden: int, flows: int) -> dict:
         "cpu_count": os.cpu_count(),
     }
     for case, functions in cases.items():
-        latencies = {name: _latency(function, calls) for name, function in functions.items()}
+        times = call_times(functions, calls, warmup=WARMUP)
+        latencies = {name: _percentiles_ms(seconds) for name, seconds in times.items()}
         result[case] = {
             "live_ms": latencies["live"],
             "saved_model_ms": latencies["plain"],

@@ -72,13 +72,15 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument(
         "--num-samples-large", type=int, default=None, help="samples of one sample call, D >= --large-dim; 2000"
     )
-    parser.add_argument("--repeats", type=int, default=None, help="timed calls of log_prob/sample (fastest kept); 3")
+    parser.add_argument(
+        "--repeats", type=int, default=None, help="timed calls of log_prob/sample each (median kept); 15"
+    )
     parser.add_argument("--no-baseline", action="store_true", help="skip the TFP baseline")
     parser.add_argument("--quick", action="store_true", help="D=2,16, few steps: a smoke run in about a minute")
     args = parser.parse_args(argv)
     # --quick changes the defaults only: flags given explicitly win.
     defaults = {"dims": "2,16,64", "steps": 150, "steps_large": 100, "num_points": 10_000, "num_samples": 10_000}
-    defaults.update(num_samples_large=2_000, repeats=3)
+    defaults.update(num_samples_large=2_000, repeats=15)
     if args.quick:
         defaults.update(
             dims="2,16",
@@ -87,7 +89,7 @@ def parse_args(argv=None) -> argparse.Namespace:
             num_points=2_000,
             num_samples=2_000,
             num_samples_large=500,
-            repeats=2,
+            repeats=3,
         )
     resolve_args(parser, args, defaults, PRESETS)
     args.fit_configs = [_fit_config(c, parser) for c in args.fit_configs.split(",") if c.strip()]
@@ -180,18 +182,31 @@ def _steady_rates(marks) -> tuple[float, float]:
     return statistics.median(rates), (last_steps - first_steps) / (last_time - first_time)
 
 
-def _call_rate(function, items: int, repeats: int) -> float:
-    """Items/s of `function()` (its result read back): the fastest of `repeats` timed calls after a warm-up call.
+def call_times(functions: dict, repeats: int, warmup: int = 1) -> dict:
+    """Seconds of each of `repeats` calls of every `function()` (its result read back), after `warmup` calls.
 
-    The fastest call is the one a busy machine disturbed least.
+    The functions take turns call by call, so that a change in the load of a
+    shared machine slows them alike and their ratios hold.
     """
-    function().numpy()
-    times = []
+    for function in functions.values():
+        for _ in range(warmup):
+            _read_back(function())
+    times = {name: [] for name in functions}
     for _ in range(repeats):
-        start = time.perf_counter()
-        function().numpy()
-        times.append(time.perf_counter() - start)
-    return items / min(times)
+        for name, function in functions.items():
+            start = time.perf_counter()
+            _read_back(function())
+            times[name].append(time.perf_counter() - start)
+    return times
+
+
+def call_rates(functions: dict, items: int, repeats: int) -> dict:
+    """Items/s of each `function()` from the median of `repeats` calls taking turns (`call_times`)."""
+    return {name: items / statistics.median(seconds) for name, seconds in call_times(functions, repeats).items()}
+
+
+def _read_back(result) -> None:
+    tf.nest.map_structure(lambda tensor: tensor.numpy(), result)
 
 
 # -------------------------------------------------------------------------------------------- kerasflows
@@ -239,27 +254,42 @@ def _num_samples(dim: int, args) -> int:
     return args.num_samples_large if dim >= args.large_dim else args.num_samples
 
 
-def time_ours_inference(model: kf.FlowModel, data: np.ndarray, args) -> dict:
-    """`log_prob` and `sample` throughput of a model compiled with jit_compile=True (XLA, the default)."""
+def time_inference(model: kf.FlowModel, data: np.ndarray, args, baseline: tfd.Distribution | None = None) -> dict:
+    """`log_prob` points/s and `sample` samples/s of `model` (XLA by default) and of `baseline`, taking turns.
+
+    Both get the same NumPy batch; the baseline's `log_prob` and `sample`
+    are wrapped in `tf.function(jit_compile=True)`. Returns `{"ours": ...}`
+    and, given a baseline, `{"baseline": ...}`.
+    """
     points = data[: args.num_points]
     num_samples = _num_samples(model.event_shape[0], args)
     start = time.perf_counter()
     model.log_prob(points).numpy()
     log_prob_first_s = time.perf_counter() - start
-    log_prob = _call_rate(lambda: model.log_prob(points), len(points), args.repeats)
     start = time.perf_counter()
     model.sample(num_samples, seed=0).numpy()
     sample_first_s = time.perf_counter() - start
-    sample = _call_rate(lambda: model.sample(num_samples, seed=0), num_samples, args.repeats)
-    log.info("  ours        log_prob %10.0f points/s   sample %10.0f samples/s", log_prob, sample)
-    return {
-        "log_prob_points_per_s": log_prob,
-        "sample_samples_per_s": sample,
-        "num_points": len(points),
-        "num_samples": num_samples,
-        "log_prob_first_call_s": log_prob_first_s,
-        "sample_first_call_s": sample_first_s,
+    log_prob = {"ours": lambda: model.log_prob(points)}
+    sample = {"ours": lambda: model.sample(num_samples, seed=0)}
+    if baseline is not None:
+        baseline_log_prob = tf.function(baseline.log_prob, jit_compile=True)
+        seed = tf.constant([0, 0], tf.int32)
+        log_prob["baseline"] = lambda: baseline_log_prob(points)
+        sample["baseline"] = tf.function(lambda: baseline.sample(num_samples, seed=seed), jit_compile=True)
+    log_prob = call_rates(log_prob, len(points), args.repeats)
+    sample = call_rates(sample, num_samples, args.repeats)
+    result = {
+        side: {"log_prob_points_per_s": log_prob[side], "sample_samples_per_s": sample[side]} for side in log_prob
     }
+    for side, rates in result.items():
+        log.info("  %-10s  log_prob %10.0f points/s   sample %10.0f samples/s", side, *rates.values())
+    result["ours"].update(
+        num_points=len(points),
+        num_samples=num_samples,
+        log_prob_first_call_s=log_prob_first_s,
+        sample_first_call_s=sample_first_s,
+    )
+    return result
 
 
 # ---------------------------------------------------------------------------------------------- baseline
@@ -351,19 +381,6 @@ def time_baseline_fit(preset: str, dim: int, data: np.ndarray, steps: int, jit: 
     }
 
 
-def time_baseline_inference(preset: str, dim: int, data: np.ndarray, args) -> dict:
-    distribution, _ = build_baseline(preset, dim, args)
-    points = tf.constant(data[: args.num_points])
-    log_prob = tf.function(distribution.log_prob, jit_compile=True)
-    seed = tf.constant([0, 0], tf.int32)
-    num_samples = _num_samples(dim, args)
-    sample = tf.function(lambda: distribution.sample(num_samples, seed=seed), jit_compile=True)
-    log_prob_rate = _call_rate(lambda: log_prob(points), len(points), args.repeats)
-    sample_rate = _call_rate(sample, num_samples, args.repeats)
-    log.info("  baseline    log_prob %10.0f points/s   sample %10.0f samples/s", log_prob_rate, sample_rate)
-    return {"log_prob_points_per_s": log_prob_rate, "sample_samples_per_s": sample_rate}
-
-
 # ------------------------------------------------------------------------------------------------- driver
 def bench_one(preset: str, dim: int, args) -> dict:
     steps = args.steps_large if dim >= args.large_dim else args.steps
@@ -380,13 +397,15 @@ def bench_one(preset: str, dim: int, args) -> dict:
     if xla_model is None:
         xla_model = build_ours(preset, dim, args)
         xla_model.compile(keras.optimizers.Adam(1e-3))
-    result = {"preset": preset, "dim": dim, "ours": {"fit": ours_fit, **time_ours_inference(xla_model, data, args)}}
+    baseline = None if args.no_baseline else build_baseline(preset, dim, args)[0]
+    inference = time_inference(xla_model, data, args, baseline)
+    result = {"preset": preset, "dim": dim, "ours": {"fit": ours_fit, **inference["ours"]}}
     if args.no_baseline:
         return result
     baseline_fit = {
         ("xla" if jit else "graph"): time_baseline_fit(preset, dim, data, steps, jit, args) for jit in (False, True)
     }
-    result["baseline"] = {"fit": baseline_fit, **time_baseline_inference(preset, dim, data, args)}
+    result["baseline"] = {"fit": baseline_fit, **inference["baseline"]}
     graph = baseline_fit["graph"]["steps_per_s"]
     default = ours_fit[0]
     best = max(ours_fit, key=lambda r: r["steps_per_s"])
@@ -430,7 +449,8 @@ def main(argv=None) -> None:
         "notes": (
             "steps_per_s: steady-state steps/s, median over executions (steps_per_execution steps each) after "
             "the first of the timed fit, a warm-up fit before; mean_steps_per_s: steps over elapsed time of the "
-            "same span. log_prob/sample: fastest of --repeats calls; ours: FlowModel.log_prob on a NumPy batch and "
+            "same span. log_prob/sample: median of --repeats calls, ours and the baseline's taking turns, both on the "
+            "same NumPy batch; ours: FlowModel.log_prob and "
             "FlowModel.sample(n, seed=0), XLA by default, on the model timed with the first fit config. "
             "baseline: tfd.TransformedDistribution + tfb.Chain of tfb.MaskedAutoregressiveFlow(kf.nn.MADE) or "
             "tfb.RealNVP(kf.nn.MLP), same soft clamp; @tf.function train step per batch from a tf.data loop. "

@@ -8,6 +8,7 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 from tensorflow_probability import bijectors as tfb
 
+from kerasflows import _random as random
 from kerasflows.layers.base import FlowLayer
 from kerasflows.nn.ode_net import ODENet
 
@@ -154,7 +155,7 @@ class FFJORD(FlowLayer):
         if self.trace == "exact":
             size = self.event_shape[-1]
             return [tf.broadcast_to(tf.one_hot(i, size, dtype=dtype), state_shape) for i in range(size)]
-        signs = keras.random.randint(state_shape, 0, 2, seed=self.seed_generator)
+        signs = random.uniform(state_shape, 0, 2, tf.int32, self.seed_generator)
         return [tf.cast(2 * signs - 1, dtype)]
 
     def bijector(self, context=None) -> tfb.Bijector:

@@ -4,6 +4,7 @@ import keras
 import tensorflow as tf
 from tensorflow_probability import bijectors as tfb
 
+from kerasflows import _random as random
 from kerasflows.layers.base import FlowLayer
 
 
@@ -39,7 +40,7 @@ class Dequantize(FlowLayer):
 
     def call(self, x, context=None, inverse: bool = False, training=None):
         if training and inverse:
-            x = x + keras.random.uniform(tf.shape(x), -0.5, 0.5, dtype=x.dtype, seed=self.seed_generator)
+            x = x + random.uniform(tf.shape(x), -0.5, 0.5, x.dtype, self.seed_generator)
         return self.apply(self.bijector(), x, inverse)
 
     def get_config(self):
