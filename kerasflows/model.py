@@ -202,16 +202,46 @@ class FlowModel(keras.Model):
         x = check_batch(x, name, event_shape, self.compute_dtype, allow_empty=allow_empty)
         return x, self._check_context(context, x.shape[0])
 
-    def _run(self, name: str, function, *args):
-        """Runs `function` XLA-compiled when called eagerly, inline when traced or `run_eagerly`."""
-        if not tf.executing_eagerly() or (self.compiled and self.run_eagerly):
-            return function(*args)
-        xla = self.jit_compile if self.compiled else True
-        key = (name, bool(xla))
+    def _eager_call_is_compiled(self) -> bool:
+        return tf.executing_eagerly() and not (self.compiled and self.run_eagerly)
+
+    def _function(self, name: str, function, jit_compile: bool):
+        """`function` as a `tf.function`, made once per name and setting."""
+        key = (name, jit_compile)
         if key not in self._compiled:
             # The partial gives each model its own retracing statistics in TF's warnings.
-            self._compiled[key] = tf.function(functools.partial(function), jit_compile=bool(xla), reduce_retracing=True)
-        return self._compiled[key](*args)
+            compiled = tf.function(functools.partial(function), jit_compile=jit_compile, reduce_retracing=True)
+            self._compiled[key] = compiled
+        return self._compiled[key]
+
+    def _xla(self) -> bool:
+        return bool(self.jit_compile) if self.compiled else True
+
+    def _run(self, name: str, function, *args):
+        """Runs `function` XLA-compiled when called eagerly, inline when traced or `run_eagerly`."""
+        if not self._eager_call_is_compiled():
+            return function(*args)
+        return self._function(name, function, self._xla())(*args)
+
+    def _run_on_noise(self, name: str, function, num_samples, seed, context, temperature: float = 1.0):
+        """`function(T z, context)` on base draws `z`, as `_run` runs it.
+
+        The draws are taken in a graph around the compiled `function`, by TF's
+        Philox kernels, as in an export: XLA's Philox stream differs from them,
+        and eager draws cost milliseconds each.
+        """
+        seed = _stateless_seed(seed)
+        temperature = tf.constant(temperature, self.compute_dtype)
+        if not self._eager_call_is_compiled():
+            return function(self._base_noise(num_samples, seed, context) * temperature, context)
+        compiled = self._function(name, function, self._xla())
+
+        def on_noise(num_samples, seed, context, temperature):
+            return compiled(self._base_noise(num_samples, seed, context) * temperature, context)
+
+        return self._function(f"{name}_on_noise", on_noise, False)(
+            tf.constant(num_samples, tf.int32), seed, context, temperature
+        )
 
     def log_prob(self, x, context=None) -> tf.Tensor:
         """`log p(x | context)` in nats, shape `[batch]`.
@@ -239,12 +269,7 @@ class FlowModel(keras.Model):
         if not temperature > 0:
             raise ValueError(f"Expected `temperature` > 0, Received: {temperature!r}.")
         context = self._check_context(context)
-        # The noise is drawn outside XLA, whose Philox stream differs from TF's
-        # kernels: samples then match the eager model and a SavedModel export.
-        z = self._base_noise(int(num_samples), _stateless_seed(seed), context)
-        if temperature != 1.0:
-            z = z * tf.cast(temperature, z.dtype)
-        return self._run("sample", self._samples_from_noise, z, context)
+        return self._run_on_noise("sample", self._samples_from_noise, int(num_samples), seed, context, temperature)
 
     def _samples_and_log_prob_from_noise(self, z, context=None):
         """Base draws to `(x, log q(x))` in one forward pass; given a context, `[num_samples, rows]` is flattened."""
@@ -286,8 +311,9 @@ class FlowModel(keras.Model):
         if not isinstance(num_samples, (int, np.integer)) or num_samples < 0:
             raise ValueError(f"Expected `num_samples` to be an int >= 0, Received: {num_samples!r}.")
         context = self._check_context(context)
-        z = self._base_noise(int(num_samples), _stateless_seed(seed), context)
-        return self._run("sample_and_log_prob", self._samples_and_log_prob_from_noise, z, context)
+        return self._run_on_noise(
+            "sample_and_log_prob", self._samples_and_log_prob_from_noise, int(num_samples), seed, context
+        )
 
     def forward(self, z, context=None) -> tuple[tf.Tensor, tf.Tensor]:
         """Base to data: `z` of shape `[batch, *latent_shape]` -> `(x, log|det dx/dz|)`."""
