@@ -21,24 +21,31 @@ def check_batch(value, name: str, event_shape: Sequence[int], dtype, allow_empty
             empty batch when `allow_empty` is False, or NaN/inf entries.
     """
     expected = _shape_text("batch", event_shape)
-    if not tf.is_tensor(value):
-        array = np.asarray(value)
-        if not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
-            raise ValueError(f"Expected `{name}` to hold numbers, Received: dtype {array.dtype}.")
-        value = array
-    tensor = tf.convert_to_tensor(value)
-    if not (tensor.dtype.is_floating or tensor.dtype.is_integer or tensor.dtype == tf.bool):
-        raise ValueError(f"Expected `{name}` to hold numbers, Received: dtype {tensor.dtype.name}.")
-    shape = tuple(tensor.shape)
+    if tf.is_tensor(value):
+        value_dtype, shape = value.dtype, tuple(value.shape)
+        numeric = value_dtype.is_floating or value_dtype.is_integer or value_dtype == tf.bool
+    else:
+        value = np.asarray(value)
+        value_dtype, shape = value.dtype, value.shape
+        numeric = np.issubdtype(value_dtype, np.number) or np.issubdtype(value_dtype, np.bool_)
+    if not numeric:
+        raise ValueError(
+            f"Expected `{name}` to hold numbers, Received: dtype {getattr(value_dtype, 'name', value_dtype)}."
+        )
     if len(shape) != len(event_shape) + 1 or any(
         s is not None and s != e for s, e in zip(shape[1:], event_shape, strict=True)
     ):
         raise ValueError(f"Expected `{name}` of shape {expected}, Received: shape {shape}.")
-    tensor = tf.cast(tensor, dtype)
+    if tf.is_tensor(value):
+        tensor = tf.cast(value, dtype)
+    else:
+        # Cast in NumPy: the finiteness check below then reads this array, not a copy of the tensor.
+        value = value.astype(tf.as_dtype(dtype).as_numpy_dtype, copy=False)
+        tensor = tf.convert_to_tensor(value)
     if tf.executing_eagerly():
         if not allow_empty and shape[0] == 0:
             raise ValueError(f"Expected at least one row of `{name}`, Received: an empty batch of shape {shape}.")
-        finite = np.isfinite(tensor.numpy())
+        finite = np.isfinite(tensor.numpy() if tf.is_tensor(value) else value)
         if not finite.all():
             rows = np.flatnonzero(~finite.reshape(shape[0], -1).all(axis=1))
             raise ValueError(
