@@ -16,7 +16,8 @@ from registry import PRESETS
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "savedmodels"))
 import make_references  # noqa: E402
 
-# One worker builds the module's shared fixture once.
+# One worker builds the shared fixtures once; session-scoped, so tests of other modules run between
+# them on that worker do not tear them down.
 pytestmark = pytest.mark.xdist_group("exports")
 
 NAMES = sorted(PRESETS)
@@ -52,7 +53,7 @@ def _sample_calls(name: str) -> dict:
     return calls
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def exports(tmp_path_factory) -> dict:
     """Preset name -> (eager model with random weights, its SavedModel directory).
 
@@ -67,12 +68,12 @@ def exports(tmp_path_factory) -> dict:
     return result
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def reloaded(exports) -> dict:
     return {name: tf.saved_model.load(str(path)) for name, (_, path) in exports.items()}
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def tf_only(exports) -> dict:
     """Every preset and reference export, loaded and called in one process without kerasflows and TFP."""
     models = {name: path for name, (_, path) in exports.items()}
