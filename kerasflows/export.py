@@ -16,6 +16,30 @@ def _input_specs(model) -> dict:
     }
 
 
+def _shared_transform(model, jit_compile: bool):
+    """`transform(x, context, inverse)` running one traced function per direction.
+
+    Every signature calls the same two functions, so the SavedModel's graph
+    holds the flow once each way rather than once per signature (half the
+    size: FFJORD's ODE solver and Glow's levels are large graphs).
+    """
+    specs = _input_specs(model)
+    functions = {}
+    for inverse, signature in ((False, "forward"), (True, "inverse")):
+
+        def one_way(x, *context, inverse=inverse):
+            return model._transform(x, context[0] if context else None, inverse=inverse)
+
+        functions[inverse] = tf.function(
+            one_way, input_signature=specs[signature], jit_compile=jit_compile, autograph=False
+        )
+
+    def transform(x, context, inverse: bool):
+        return functions[inverse](x, *([] if context is None else [context]))
+
+    return transform
+
+
 def _signature_functions(model, jit_compile: bool) -> dict:
     """The signature functions of `model`, each returning a dict of named outputs.
 
@@ -23,13 +47,7 @@ def _signature_functions(model, jit_compile: bool) -> dict:
     `tf.function` check) and the base noise is drawn outside XLA, as
     `FlowModel.sample` does, so that the same seed gives the same samples.
     """
-
-    def compiled(function):
-        return tf.function(function, jit_compile=True, autograph=False) if jit_compile else function
-
-    log_prob_fn, transform, samples_from_noise = map(
-        compiled, (model._log_prob, model._transform, model._samples_from_noise)
-    )
+    transform = _shared_transform(model, jit_compile)
 
     def data(value, shape=model.event_shape):
         return tf.ensure_shape(value, [None, *shape])
@@ -38,11 +56,11 @@ def _signature_functions(model, jit_compile: bool) -> dict:
         return None if context is None else tf.ensure_shape(context, [None, *model.context_shape])
 
     def log_prob(x, context=None):
-        return {"log_prob": log_prob_fn(data(x), condition(context))}
+        return {"log_prob": model._log_prob(data(x), condition(context), transform)}
 
     def sample(num_samples, seed, context=None):
         context = condition(context)
-        return {"samples": samples_from_noise(model._base_noise(num_samples, seed, context), context)}
+        return {"samples": model._samples_from_noise(model._base_noise(num_samples, seed, context), context, transform)}
 
     def forward(z, context=None):
         x, log_det = transform(data(z, model.latent_shape), condition(context), inverse=False)

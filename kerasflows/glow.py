@@ -112,6 +112,6 @@ class Glow(Assembled):
             "seed": seed,
         }
 
-    def _samples_from_noise(self, z, context=None):
-        pixels = tf.round(FlowModel._samples_from_noise(self, z, context))
+    def _samples_from_noise(self, z, context=None, transform=None):
+        pixels = tf.round(FlowModel._samples_from_noise(self, z, context, transform))
         return tf.clip_by_value(pixels, 0.0, float(self.num_bins - 1))

@@ -161,8 +161,9 @@ class FlowModel(keras.Model):
     def _transform(self, x, context, inverse: bool):
         return chain(self.flows, x, self._flow_context(context), inverse)
 
-    def _log_prob(self, x, context=None):
-        z, log_det = self._transform(x, context, inverse=True)
+    def _log_prob(self, x, context=None, transform=None):
+        """`log p(x | context)`; `transform` stands in for `_transform` (an export shares one traced per direction)."""
+        z, log_det = (transform or self._transform)(x, context, inverse=True)
         return self.base.distribution(context).log_prob(z) + log_det
 
     def _base_noise(self, num_samples, seed, context=None):
@@ -173,9 +174,9 @@ class FlowModel(keras.Model):
         z = self.base.sample(num_samples * rows, seed, context)
         return tf.reshape(z, tf.concat([[num_samples, rows], self.latent_shape], axis=0))
 
-    def _samples_from_noise(self, z, context=None):
+    def _samples_from_noise(self, z, context=None, transform=None):
         # The unused log-density is pruned from the compiled graph.
-        return self._samples_and_log_prob_from_noise(z, context)[0]
+        return self._samples_and_log_prob_from_noise(z, context, transform)[0]
 
     def call(self, inputs, training=None):
         x, context = _split_inputs(inputs)
@@ -271,16 +272,20 @@ class FlowModel(keras.Model):
         context = self._check_context(context)
         return self._run_on_noise("sample", self._samples_from_noise, int(num_samples), seed, context, temperature)
 
-    def _samples_and_log_prob_from_noise(self, z, context=None):
-        """Base draws to `(x, log q(x))` in one forward pass; given a context, `[num_samples, rows]` is flattened."""
+    def _samples_and_log_prob_from_noise(self, z, context=None, transform=None):
+        """Base draws to `(x, log q(x))` in one forward pass; given a context, `[num_samples, rows]` is flattened.
+
+        `transform` stands in for `_transform`, as in `_log_prob`.
+        """
+        transform = transform or self._transform
         if context is None:
-            x, log_det = self._transform(z, None, inverse=False)
+            x, log_det = transform(z, None, inverse=False)
             return x, self.base.distribution(None).log_prob(z) - log_det
         num_samples, rows = tf.shape(z)[0], tf.shape(z)[1]
         repeated = tf.repeat(context[None], num_samples, axis=0)
         repeated = tf.reshape(repeated, tf.concat([[-1], tf.shape(context)[1:]], axis=0))
         flat_z = tf.reshape(z, tf.concat([[-1], tf.shape(z)[2:]], axis=0))
-        x, log_det = self._transform(flat_z, repeated, inverse=False)
+        x, log_det = transform(flat_z, repeated, inverse=False)
         log_q = self.base.distribution(repeated).log_prob(flat_z) - log_det
         x = tf.reshape(x, tf.concat([[num_samples, rows], tf.shape(x)[1:]], axis=0))
         return x, tf.reshape(log_q, [num_samples, rows])

@@ -79,7 +79,8 @@ def _nice_two_moons():
 
 def _nsf_two_moons():
     """NSF (spline couplings, 8 bins on [-3, 3]), 2 layers of MLP (32, 32), 20 epochs on two-moons."""
-    # Spline graphs are large (about 0.4 MB per layer in the four signatures): 2 layers keep it under 2 MB.
+    # Spline graphs are large (about 0.4 MB per layer in the export of the time, which traced the flow once per
+    # signature): 2 layers kept it under 2 MB.
     return _fit_moons(kf.NSF([2], num_flows=2, hidden_units=(32, 32)))
 
 
@@ -91,6 +92,22 @@ def _nsf_autoregressive_gaussian_16d():
     return model, correlated_gaussian(4, seed=1)
 
 
+def _glow_digits():
+    """Glow, 2 levels of 2 steps with 16 hidden channels, 6 epochs on scikit-learn's 8x8 digits (17 grey levels)."""
+    model = kf.Glow([8, 8, 1], num_levels=2, steps_per_level=2, hidden_channels=16, num_bins=17)
+    model.compile(keras.optimizers.Adam(2e-3))
+    model.fit(kf.datasets.digits("train"), batch_size=50, epochs=6, verbose=0)
+    return model, kf.datasets.digits("test")[:4]
+
+
+def _ffjord_two_moons():
+    """FFJORD with the exact trace (a deterministic log_prob), vector field MLP (32, 32), 3 epochs on two-moons."""
+    model = kf.FFJORD([2], hidden_units=(32, 32), trace="exact", rtol=1e-4, atol=1e-4)
+    model.compile(keras.optimizers.Adam(1e-2))
+    model.fit(kf.datasets.two_moons(2048, seed=0), batch_size=256, epochs=3, verbose=0)
+    return model, _moons_probe()
+
+
 REFERENCES = {
     "maf-two-moons": _maf_two_moons,
     "realnvp-gaussian-16d": _realnvp_gaussian_16d,
@@ -98,6 +115,8 @@ REFERENCES = {
     "nice-two-moons": _nice_two_moons,
     "nsf-two-moons": _nsf_two_moons,
     "nsf-autoregressive-gaussian-16d": _nsf_autoregressive_gaussian_16d,
+    "glow-digits": _glow_digits,
+    "ffjord-two-moons": _ffjord_two_moons,
 }
 
 
@@ -122,8 +141,8 @@ def call(loaded, signature: str, inputs: dict) -> dict:
     return {key: value.numpy() for key, value in loaded.signatures[signature](**tensors).items()}
 
 
-def _probes(x: np.ndarray) -> dict:
-    z = np.random.default_rng(2).standard_normal(x.shape).astype(x.dtype)
+def _probes(model, x: np.ndarray) -> dict:
+    z = np.random.default_rng(2).standard_normal((len(x), *model.latent_shape)).astype(x.dtype)
     return {
         "log_prob": {"x": x.tolist()},
         "sample": SAMPLE_PROBE,
@@ -153,7 +172,7 @@ def write_reference(name: str, model, x: np.ndarray) -> None:
     model.export(str(folder / VERSION), verbose=False)
     loaded = tf.saved_model.load(str(folder / VERSION))
     probes = {}
-    for signature, inputs in _probes(x).items():
+    for signature, inputs in _probes(model, x).items():
         outputs = call(loaded, signature, inputs)
         for key, expected in _live(model, signature, inputs).items():
             np.testing.assert_allclose(outputs[key], expected, rtol=TOL, atol=TOL, err_msg=f"{name} {signature}")
