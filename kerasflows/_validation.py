@@ -10,11 +10,29 @@ def _shape_text(batch: str, event_shape: Sequence[int]) -> str:
     return "[" + ", ".join([batch, *map(str, event_shape)]) + "]"
 
 
-def check_batch(value, name: str, event_shape: Sequence[int], dtype, allow_empty: bool = True) -> tf.Tensor:
+def check_finite(value, name: str) -> None:
+    """Raises on NaN or infinite entries of the `[batch, ...]` array or eager tensor `value`, naming the first row.
+
+    Raises:
+        ValueError: if `value` holds NaN or inf.
+    """
+    value = np.asarray(value)
+    finite = np.isfinite(value)
+    if not finite.all():
+        rows = np.flatnonzero(~finite.reshape(value.shape[0], -1).all(axis=1))
+        raise ValueError(
+            f"Expected finite values in `{name}`, Received: NaN or inf in {rows.size} row(s), first at row {rows[0]}."
+        )
+
+
+def check_batch(
+    value, name: str, event_shape: Sequence[int], dtype, allow_empty: bool = True, finite: bool = True
+) -> tf.Tensor:
     """Converts `value` to a `[batch, *event_shape]` tensor of `dtype`.
 
-    Eager values are also checked for NaN and infinity; symbolic ones only
-    for their static shape.
+    Eager values are also checked for NaN and infinity unless `finite` is
+    False (the caller checks them itself); symbolic ones only for their
+    static shape.
 
     Raises:
         ValueError: on a wrong rank or event shape, a non-numeric dtype, an
@@ -45,13 +63,8 @@ def check_batch(value, name: str, event_shape: Sequence[int], dtype, allow_empty
     if tf.executing_eagerly():
         if not allow_empty and shape[0] == 0:
             raise ValueError(f"Expected at least one row of `{name}`, Received: an empty batch of shape {shape}.")
-        finite = np.isfinite(tensor.numpy() if tf.is_tensor(value) else value)
-        if not finite.all():
-            rows = np.flatnonzero(~finite.reshape(shape[0], -1).all(axis=1))
-            raise ValueError(
-                f"Expected finite values in `{name}`, Received: NaN or inf in {rows.size} row(s), "
-                f"first at row {rows[0]}."
-            )
+        if finite:
+            check_finite(tensor if tf.is_tensor(value) else value, name)
     return tensor
 
 

@@ -84,3 +84,10 @@ def test_bad_arguments_are_refused(kwargs, message):
 def test_events_must_be_flat():
     with pytest.raises(ValueError, match=r"Expected inputs of shape \[batch, features\]"):
         kf.FlowModel([kf.layers.FFJORD()], [2, 2])
+
+
+def test_a_nan_input_is_refused_not_solved():
+    # The adaptive ODE solver would never finish on NaN: the check zeroes it before the flow runs, then names it.
+    model = kf.FFJORD([2], hidden_units=(8,))
+    with pytest.raises(ValueError, match=r"finite values in `x`, Received: NaN or inf in 1 row\(s\), first at row 1"):
+        model.log_prob(np.array([[0.0, 1.0], [np.nan, 0.0]], "float32"))
