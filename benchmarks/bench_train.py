@@ -3,8 +3,9 @@
 For MAF and RealNVP at several event sizes this measures:
 
 * kerasflows `model.fit` steps/s (on a NumPy array) with `compile(jit_compile=True/False,
-  steps_per_execution=k)`, steady state: a warm-up `fit` traces and compiles first, and the timed
-  `fit` excludes its first execution (iterator start-up);
+  steps_per_execution=k)`, steady state: a warm-up `fit` traces and compiles first, and each timed
+  `fit` excludes its first execution (iterator start-up); every trainer, ours and the baseline's,
+  takes its turn in each of `--rounds` rounds, so that the load of a shared machine slows all alike;
 * kerasflows `model.log_prob` points/s and `model.sample` samples/s (XLA by default);
 * the same architecture written the way TFP's documentation teaches: a `tfd.TransformedDistribution`
   over `tfd.Sample(tfd.Normal(0, 1), [D])` with a `tfb.Chain` of `tfb.MaskedAutoregressiveFlow`
@@ -74,6 +75,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--repeats", type=int, default=None, help="timed calls of log_prob/sample each (median kept); 15"
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="training is timed in this many rounds, every trainer taking its turn"
     )
     parser.add_argument("--no-baseline", action="store_true", help="skip the TFP baseline")
     parser.add_argument("--quick", action="store_true", help="D=2,16, few steps: a smoke run in about a minute")
@@ -169,17 +173,34 @@ class _StepTimer(keras.callbacks.Callback):
         self.marks.append((batch + 1, time.perf_counter()))
 
 
-def _steady_rates(marks) -> tuple[float, float]:
-    """`(median, mean)` steps/s over the executions after the first, from `(steps done, time)` marks.
-
-    The median of per-execution rates shrugs off the stalls of a shared machine; the mean is the plain
-    steps / elapsed time.
-    """
+def _executions(marks) -> list[tuple[int, float]]:
+    """`(steps, seconds)` of each execution after the first, from `(steps done, time)` marks."""
     if len(marks) < 2:
         raise ValueError(f"Expected at least two executions to time, Received: {len(marks)}. Time more steps.")
-    rates = [(s1 - s0) / (t1 - t0) for (s0, t0), (s1, t1) in zip(marks[:-1], marks[1:], strict=True)]
-    (first_steps, first_time), (last_steps, last_time) = marks[0], marks[-1]
-    return statistics.median(rates), (last_steps - first_steps) / (last_time - first_time)
+    return [(s1 - s0, t1 - t0) for (s0, t0), (s1, t1) in zip(marks[:-1], marks[1:], strict=True)]
+
+
+def _rates(executions) -> dict:
+    """The median of per-execution steps/s (it shrugs off the stalls of a shared machine) and steps over time."""
+    return {
+        "steps_per_s": statistics.median(steps / seconds for steps, seconds in executions),
+        "mean_steps_per_s": sum(steps for steps, _ in executions) / sum(seconds for _, seconds in executions),
+        "timed_steps": sum(steps for steps, _ in executions),
+    }
+
+
+def train_in_turns(trainers: dict, steps: int, rounds: int) -> dict:
+    """Steady-state rates of each `run(steps) -> executions` in `trainers`, taking turns over `rounds` rounds.
+
+    Each round gives every trainer `steps / rounds` steps, one after the
+    other, so that a change in the load of a shared machine slows them alike
+    and their ratios hold.
+    """
+    executions = {name: [] for name in trainers}
+    for _ in range(rounds):
+        for name, run in trainers.items():
+            executions[name].extend(run(max(1, steps // rounds)))
+    return {name: _rates(runs) for name, runs in executions.items()}
 
 
 def call_times(functions: dict, repeats: int, warmup: int = 1) -> dict:
@@ -215,36 +236,33 @@ def build_ours(preset: str, dim: int, args) -> kf.FlowModel:
     return PRESETS[preset]([dim], num_flows=args.num_flows, hidden_units=args.hidden_units)
 
 
-def time_ours_fit(preset: str, dim: int, data: np.ndarray, steps: int, jit: bool, spe: int, args):
-    """`time_fit` on a fresh preset; returns `(result, model)`."""
-    model = build_ours(preset, dim, args)
-    return time_fit(model, data, steps, jit, spe, args.batch_size), model
+def fit_trainer(model: kf.FlowModel, data: np.ndarray, jit: bool, spe: int, batch: int):
+    """Compiles `model` and runs a warm-up `fit`; returns `(run, warmup_s)`.
 
-
-def time_fit(model: kf.FlowModel, data: np.ndarray, steps: int, jit: bool, spe: int, batch: int) -> dict:
-    """Compiles `model` and returns its steady-state `fit` steps/s; `data` holds at least `steps` batches."""
+    `run(steps)` fits `steps` more steps on `data` (rounded to whole
+    executions, at least three) and returns the `(steps, seconds)` of each
+    execution after the first, which carries `fit`'s start-up.
+    """
     model.compile(keras.optimizers.Adam(1e-3), jit_compile=jit, steps_per_execution=spe)
     # Warm-up: traces (and XLA-compiles) the train function, one execution of 10 steps whatever
     # steps_per_execution is; whole batches only, so no second input shape.
     start = time.perf_counter()
     model.fit(data[: 10 * batch], batch_size=batch, epochs=1, verbose=0)
     warmup_s = time.perf_counter() - start
-    # Whole executions only, and at least two of them after the first.
-    steps = max(steps, 3 * spe) // spe * spe
-    timer = _StepTimer()
-    start = time.perf_counter()
-    model.fit(data[: steps * batch], batch_size=batch, epochs=1, verbose=0, callbacks=[timer])
-    fit_s = time.perf_counter() - start
-    median, mean = _steady_rates(timer.marks)
-    result = {
-        "jit_compile": bool(model.jit_compile),
-        "steps_per_execution": spe,
-        "steps_per_s": median,
-        "mean_steps_per_s": mean,
-        "fit_call_steps_per_s": steps / fit_s,
-        "timed_steps": steps,
-        "warmup_fit_s": warmup_s,
-    }
+
+    def run(steps: int):
+        steps = max(steps, 3 * spe) // spe * spe
+        timer = _StepTimer()
+        model.fit(data[: steps * batch], batch_size=batch, epochs=1, verbose=0, callbacks=[timer])
+        return _executions(timer.marks)
+
+    return run, warmup_s
+
+
+def time_fit(model: kf.FlowModel, data: np.ndarray, steps: int, jit: bool, spe: int, batch: int) -> dict:
+    """Compiles `model` and returns its steady-state `fit` steps/s; `data` holds at least `steps` batches."""
+    run, warmup_s = fit_trainer(model, data, jit, spe, batch)
+    result = {"jit_compile": jit, "steps_per_execution": spe, **_rates(run(steps)), "warmup_fit_s": warmup_s}
     log.info("  ours fit    jit=%-5s spe=%-3d %8.1f steps/s", jit, spe, result["steps_per_s"])
     return result
 
@@ -338,7 +356,9 @@ def build_baseline(preset: str, dim: int, args) -> tuple[tfd.Distribution, list]
     return distribution, variables
 
 
-def time_baseline_fit(preset: str, dim: int, data: np.ndarray, steps: int, jit: bool, args) -> dict:
+def baseline_trainer(preset: str, dim: int, data: np.ndarray, jit: bool, args):
+    """The baseline's `tf.function` train step over a `tf.data` loop, warmed up; returns `(run, warmup_s)` as
+    `fit_trainer` does."""
     distribution, variables = build_baseline(preset, dim, args)
     optimizer = keras.optimizers.Adam(1e-3)
 
@@ -358,27 +378,22 @@ def time_baseline_fit(preset: str, dim: int, data: np.ndarray, steps: int, jit: 
         .prefetch(tf.data.AUTOTUNE)
     )
     iterator = iter(dataset)
-    warmup_steps = 10
     start = time.perf_counter()
-    for _ in range(warmup_steps):
+    for _ in range(10):
         loss = train_step(next(iterator))
     loss.numpy()
     warmup_s = time.perf_counter() - start
-    # A function call on CPU returns once its step is done: the time after each call marks that step.
-    marks = [(0, time.perf_counter())]
-    for step in range(steps):
-        loss = train_step(next(iterator))
-        marks.append((step + 1, time.perf_counter()))
-    loss.numpy()
-    median, mean = _steady_rates(marks)
-    log.info("  baseline    jit=%-5s         %8.1f steps/s", jit, median)
-    return {
-        "jit_compile": jit,
-        "steps_per_s": median,
-        "mean_steps_per_s": mean,
-        "timed_steps": steps,
-        "warmup_s": warmup_s,
-    }
+
+    def run(steps: int):
+        # A function call on CPU returns once its step is done: the time after each call marks that step.
+        marks = [(0, time.perf_counter())]
+        for step in range(steps):
+            loss = train_step(next(iterator))
+            marks.append((step + 1, time.perf_counter()))
+        loss.numpy()
+        return _executions(marks)
+
+    return run, warmup_s
 
 
 # ------------------------------------------------------------------------------------------------- driver
@@ -388,12 +403,25 @@ def bench_one(preset: str, dim: int, args) -> dict:
     rows = max(steps, 3 * max_spe) * args.batch_size
     data = make_data(max(rows, args.num_points), dim)
     log.info("%s D=%d (%d timed steps of %d)", preset, dim, steps, args.batch_size)
-    ours_fit, xla_model = [], None
+    trainers, warmups, xla_model = {}, {}, None
     for jit, spe in args.fit_configs:
-        fit_result, model = time_ours_fit(preset, dim, data, steps, jit, spe, args)
-        ours_fit.append(fit_result)
+        model = build_ours(preset, dim, args)
+        trainers[("ours", jit, spe)], warmups[("ours", jit, spe)] = fit_trainer(model, data, jit, spe, args.batch_size)
         if jit and xla_model is None:
             xla_model = model
+    if not args.no_baseline:
+        for jit in (False, True):
+            key = ("baseline", jit, 1)
+            trainers[key], warmups[key] = baseline_trainer(preset, dim, data, jit, args)
+    rates = train_in_turns(trainers, steps, args.rounds)
+    for (side, jit, spe), rate in rates.items():
+        log.info("  %-8s fit jit=%-5s spe=%-3d %8.1f steps/s", side, jit, spe, rate["steps_per_s"])
+    ours_fit = [
+        {"jit_compile": jit, "steps_per_execution": spe, **rates[key], "warmup_fit_s": warmups[key]}
+        for key in trainers
+        if key[0] == "ours"
+        for _, jit, spe in [key]
+    ]
     if xla_model is None:
         xla_model = build_ours(preset, dim, args)
         xla_model.compile(keras.optimizers.Adam(1e-3))
@@ -403,7 +431,12 @@ def bench_one(preset: str, dim: int, args) -> dict:
     if args.no_baseline:
         return result
     baseline_fit = {
-        ("xla" if jit else "graph"): time_baseline_fit(preset, dim, data, steps, jit, args) for jit in (False, True)
+        ("xla" if jit else "graph"): {
+            "jit_compile": jit,
+            **rates[("baseline", jit, 1)],
+            "warmup_s": warmups[("baseline", jit, 1)],
+        }
+        for jit in (False, True)
     }
     result["baseline"] = {"fit": baseline_fit, **inference["baseline"]}
     graph = baseline_fit["graph"]["steps_per_s"]
@@ -448,8 +481,10 @@ def main(argv=None) -> None:
         "settings": {**settings, "quick": args.quick},
         "notes": (
             "steps_per_s: steady-state steps/s, median over executions (steps_per_execution steps each) after "
-            "the first of the timed fit, a warm-up fit before; mean_steps_per_s: steps over elapsed time of the "
-            "same span. log_prob/sample: median of --repeats calls, ours and the baseline's taking turns, both on the "
+            "the first of each timed fit (each baseline step is one execution), a warm-up fit before; training "
+            "is timed in --rounds rounds in which every trainer (our fit configs, the baseline in graph mode "
+            "and under XLA) takes its turn, so load changes hit all of them alike; mean_steps_per_s: timed "
+            "steps over their time. log_prob/sample: median of --repeats calls, ours and the baseline's taking turns, both on the "
             "same NumPy batch; ours: FlowModel.log_prob and "
             "FlowModel.sample(n, seed=0), XLA by default, on the model timed with the first fit config. "
             "baseline: tfd.TransformedDistribution + tfb.Chain of tfb.MaskedAutoregressiveFlow(kf.nn.MADE) or "
