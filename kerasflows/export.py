@@ -56,7 +56,7 @@ def _signature_functions(model, jit_compile: bool) -> dict:
         return None if context is None else tf.ensure_shape(context, [None, *model.context_shape])
 
     def log_prob(x, context=None):
-        return {"log_prob": model._log_prob(data(x), condition(context), transform)}
+        return {"log_prob": model._log_prob_through(transform, data(x), condition(context))}
 
     def sample(num_samples, seed, context=None):
         context = condition(context)

@@ -161,9 +161,12 @@ class FlowModel(keras.Model):
     def _transform(self, x, context, inverse: bool):
         return chain(self.flows, x, self._flow_context(context), inverse)
 
-    def _log_prob(self, x, context=None, transform=None):
-        """`log p(x | context)`; `transform` stands in for `_transform` (an export shares one traced per direction)."""
-        z, log_det = (transform or self._transform)(x, context, inverse=True)
+    def _log_prob(self, x, context=None):
+        return self._log_prob_through(self._transform, x, context)
+
+    def _log_prob_through(self, transform, x, context=None):
+        """`log p(x | context)` with `transform` for `_transform` (an export shares one traced per direction)."""
+        z, log_det = transform(x, context, inverse=True)
         return self.base.distribution(context).log_prob(z) + log_det
 
     def _base_noise(self, num_samples, seed, context=None):
