@@ -64,7 +64,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--steps-large", type=int, default=None, help="timed training steps, D >= --large-dim; 100")
     parser.add_argument(
         "--fit-configs",
-        default="xla:1,graph:1,xla:50",
+        default="xla:16,graph:16,xla:1",
         help="comma-separated compile settings to time, each MODE:K with MODE xla (jit_compile=True) or graph "
         "(jit_compile=False) and K the steps_per_execution; the first one is the default the ratios refer to",
     )

@@ -10,8 +10,9 @@ class StopOnNaN(keras.callbacks.Callback):
     """Stops training when the loss is NaN or infinite, and puts back the last good weights.
 
     A step with a non-finite loss leaves NaN in the weights and the optimizer
-    state. This callback stops `fit` at that batch, warns with the epoch and
-    batch, and restores the weights and optimizer state held at the end of
+    state. This callback stops `fit` after that batch (after that call of the
+    compiled step, with `steps_per_execution` > 1), warns with the epoch and
+    batches, and restores the weights and optimizer state held at the end of
     the last finite epoch (or at the start of training), so the model that
     `fit` returns is never NaN. `FlowModel.fit` adds one unless the callbacks
     hold one already; keep a reference to read `stopped_epoch`.
@@ -27,7 +28,7 @@ class StopOnNaN(keras.callbacks.Callback):
         super().__init__()
         self.stopped_epoch = None
         self.restored_epoch = None
-        self._epoch = 0
+        self._epoch = self._first_batch = self._iterations = 0
         self._good = None
 
     def _keep(self, epoch: int) -> None:
@@ -46,12 +47,24 @@ class StopOnNaN(keras.callbacks.Callback):
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch = epoch
 
+    def on_train_batch_begin(self, batch, logs=None):
+        self._first_batch = batch
+        self._iterations = self._steps_taken()
+
+    def _steps_taken(self) -> int:
+        optimizer = self.model.optimizer
+        return int(optimizer.iterations.numpy()) if optimizer is not None else 0
+
     def on_train_batch_end(self, batch, logs=None):
         loss = (logs or {}).get("loss")
         if loss is None or np.isfinite(float(loss)) or self.stopped_epoch is not None:
             return
         self.model.stop_training = True
         self.stopped_epoch = self._epoch
+        # With steps_per_execution > 1 this runs once per call of several steps. Keras' `batch` is then
+        # the call's last batch as planned, past the data's end when an epoch's length is not known yet.
+        last = self._first_batch + max(self._steps_taken() - self._iterations, 1) - 1
+        batches = f"batch {last + 1}" if last == self._first_batch else f"batches {self._first_batch + 1} to {last + 1}"
         self.restored_epoch, weights, optimizer_values = self._good
         self.model.set_weights(weights)
         if optimizer_values:
@@ -59,7 +72,7 @@ class StopOnNaN(keras.callbacks.Callback):
                 variable.assign(value)
         restored = "the start of training" if self.restored_epoch < 0 else f"the end of epoch {self.restored_epoch + 1}"
         warnings.warn(
-            f"Training stopped: the loss became {float(loss)} at epoch {self._epoch + 1}, batch {batch + 1}. "
+            f"Training stopped: the loss became {float(loss)} at epoch {self._epoch + 1}, {batches}. "
             f"Restored the weights from {restored}. Try a lower learning rate, standardised data, or "
             "gradient clipping (`clipnorm` on the optimizer).",
             RuntimeWarning,

@@ -4,7 +4,9 @@ Keras 3 wraps each step, `strategy.run` included, in one XLA cluster. With more
 than one replica that cluster reaches variables on other devices, which XLA
 refuses ("tf.Variable on a different device", keras-team/keras#18145); under
 `MultiWorkerMirroredStrategy` Keras reduces its scalar logs along axis 0 and
-fails (keras-team/keras#20585). The steps here XLA-compile each replica's
+fails (keras-team/keras#20585); and Keras' loop of `steps_per_execution > 1`
+steps fails over more than one replica, with or without XLA ("You must feed a
+value for placeholder tensor 'while/cond/Placeholder'"). The steps here XLA-compile each replica's
 forward and backward pass on its own device, all-reduce the gradients and
 apply them outside XLA, and average the logs over replicas. `FlowModel` builds
 its `train_function` and `test_function` from them where needed; Keras' `fit`
@@ -30,13 +32,13 @@ def default_jit_compile(strategy: tf.distribute.Strategy) -> bool:
 
 
 def needs_replica_steps(model: keras.Model) -> bool:
-    """Whether `model` must train with these steps: multi-worker, or XLA over more than one replica."""
+    """Whether `model` needs these steps: multi-worker, or several replicas with XLA or `steps_per_execution > 1`."""
     strategy = model.distribute_strategy
     if isinstance(strategy, tf.distribute.TPUStrategy):
         return False
     if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
         return True
-    return strategy.num_replicas_in_sync > 1 and bool(model.jit_compile)
+    return strategy.num_replicas_in_sync > 1 and (bool(model.jit_compile) or model.steps_per_execution > 1)
 
 
 def _num_rows(x) -> tf.Tensor:

@@ -18,6 +18,8 @@ from kerasflows.distributions import StandardNormal
 from kerasflows.layers.base import FlowLayer, build_chain, chain, initialize_chain
 
 _INPUT_KEYS = ("x", "context")
+# Steps per call of the compiled training step: amortises Keras' ~2 ms of Python per step on CPU.
+DEFAULT_STEPS_PER_EXECUTION = 16
 
 
 class _CompiledFunctions(dict):
@@ -372,7 +374,15 @@ class FlowModel(keras.Model):
         return tfd.TransformedDistribution(self.base.distribution(context), chain)
 
     # ---------------------------------------------------------------- training
-    def compile(self, optimizer="adam", loss=None, metrics=None, jit_compile=None, **kwargs):
+    def compile(
+        self,
+        optimizer="adam",
+        loss=None,
+        metrics=None,
+        jit_compile=None,
+        steps_per_execution=DEFAULT_STEPS_PER_EXECUTION,
+        **kwargs,
+    ):
         """Configures training by maximum likelihood; XLA is on unless `jit_compile=False`.
 
         `jit_compile=None` means XLA, except under a `TPUStrategy`, which
@@ -380,6 +390,11 @@ class FlowModel(keras.Model):
         one replica, or a `MultiWorkerMirroredStrategy`, `fit` and `evaluate`
         run the steps of `kerasflows.distribute`: XLA compiles each replica's
         forward and backward pass, gradients are all-reduced outside it.
+
+        `fit` runs `steps_per_execution` steps (16 by default, at most an
+        epoch) per call of the compiled step, which removes Keras' per-step
+        Python overhead: the progress bar and batch-level callbacks then run
+        once per call. Pass `steps_per_execution=1` for a callback every batch.
 
         Raises:
             ValueError: if a `loss` is given: the loss is always the NLL.
@@ -390,7 +405,13 @@ class FlowModel(keras.Model):
             )
         if jit_compile is None:
             jit_compile = default_jit_compile(self.distribute_strategy)
-        super().compile(optimizer=optimizer, metrics=metrics, jit_compile=jit_compile, **kwargs)
+        super().compile(
+            optimizer=optimizer,
+            metrics=metrics,
+            jit_compile=jit_compile,
+            steps_per_execution=steps_per_execution,
+            **kwargs,
+        )
         self._compiled.clear()
 
     def compile_from_config(self, config):

@@ -8,7 +8,7 @@ import numpy as np
 import tensorflow as tf
 
 from kerasflows.callbacks import with_nan_guard
-from kerasflows.model import FlowModel, _stateless_seed
+from kerasflows.model import DEFAULT_STEPS_PER_EXECUTION, FlowModel, _stateless_seed
 
 
 @keras.saving.register_keras_serializable("kerasflows")
@@ -148,8 +148,18 @@ class VariationalFlow(keras.Model):
         return float(tf.exp(2.0 * tf.reduce_logsumexp(log_w) - tf.reduce_logsumexp(2.0 * log_w)))
 
     # ---------------------------------------------------------------- training
-    def compile(self, optimizer="adam", loss=None, metrics=None, jit_compile=True, **kwargs):
+    def compile(
+        self,
+        optimizer="adam",
+        loss=None,
+        metrics=None,
+        jit_compile=True,
+        steps_per_execution=DEFAULT_STEPS_PER_EXECUTION,
+        **kwargs,
+    ):
         """Configures training on the negative ELBO; XLA is on unless `jit_compile=False`.
+
+        `steps_per_execution` as in `FlowModel.compile`.
 
         Raises:
             ValueError: if a `loss` or `metrics` are given: the loss is always
@@ -160,7 +170,7 @@ class VariationalFlow(keras.Model):
                 f"VariationalFlow trains on its negative ELBO: expected loss=None and metrics=None, Received: "
                 f"loss={loss!r}, metrics={metrics!r}."
             )
-        super().compile(optimizer=optimizer, jit_compile=jit_compile, **kwargs)
+        super().compile(optimizer=optimizer, jit_compile=jit_compile, steps_per_execution=steps_per_execution, **kwargs)
         # Every variable exists already; a built optimizer also lets `StopOnNaN` restore it from the start.
         self.optimizer.build(self.trainable_variables)
 

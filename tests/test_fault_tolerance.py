@@ -57,7 +57,7 @@ class _PoisonAt(keras.callbacks.Callback):
 def test_a_nan_loss_stops_fit_and_restores_the_last_good_epoch():
     x = kf.datasets.two_moons(256, noise=0.05, seed=0)
     model = kf.MAF([2], num_flows=2, hidden_units=(8,))
-    model.compile(keras.optimizers.Adam(1e-2))
+    model.compile(keras.optimizers.Adam(1e-2), steps_per_execution=1)  # a callback after every batch
     poison = _PoisonAt(step=2 * 4 + 2)  # 4 steps an epoch: the loss turns NaN in epoch 3, batch 3
     with pytest.warns(
         RuntimeWarning, match=r"loss became nan at epoch 3, batch 3\. Restored the weights from the end of epoch 2"
@@ -76,7 +76,10 @@ def test_a_nan_in_the_first_epoch_restores_the_initial_weights_and_optimizer_sta
     model = kf.RealNVP([2], num_flows=2, hidden_units=(8,))
     initial = model.get_weights()
     model.compile(keras.optimizers.Adam(1e-2))  # not built yet: Keras builds it in the first step
-    with pytest.warns(RuntimeWarning, match=r"epoch 1, batch 3\. Restored the weights from the start of training"):
+    # The default steps_per_execution runs the epoch's 4 batches in one call: the warning names them all.
+    with pytest.warns(
+        RuntimeWarning, match=r"epoch 1, batches 1 to 4\. Restored the weights from the start of training"
+    ):
         model.fit(tf.data.Dataset.from_tensor_slices(x).batch(16), epochs=2, verbose=0)
     for weight, good in zip(model.get_weights(), initial, strict=True):
         np.testing.assert_array_equal(weight, good)

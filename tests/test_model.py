@@ -93,6 +93,25 @@ def test_samples_match_a_fitted_gaussian_target():
     assert abs(-np.mean(model.log_prob(samples)) - true_nll) < 0.05
 
 
+def test_several_steps_per_call_train_as_one_step_per_call(moons):
+    x, validation = moons[0][:600], moons[1][:200]  # 5 batches of 128 an epoch, the last one of 88 rows
+    results = []
+    for steps_per_execution in (None, 1):
+        keras.utils.set_random_seed(3)
+        model = kf.RealNVP([2], num_flows=2, hidden_units=(16,))
+        arguments = {} if steps_per_execution is None else {"steps_per_execution": steps_per_execution}
+        model.compile(keras.optimizers.Adam(1e-2), jit_compile=False, **arguments)
+        history = model.fit(x, validation_data=validation, epochs=3, batch_size=128, shuffle=False, verbose=0)
+        results.append((model.steps_per_execution, int(model.optimizer.iterations), history.history, model))
+    (default, steps, history, model), (_, reference_steps, reference_history, reference) = results
+    assert default == kf.model.DEFAULT_STEPS_PER_EXECUTION > 1
+    assert steps == reference_steps == 15  # each call stops at the end of its epoch
+    for key in ("loss", "val_loss"):
+        np.testing.assert_allclose(history[key], reference_history[key], rtol=1e-5)
+    for weight, expected in zip(model.get_weights(), reference.get_weights(), strict=True):
+        np.testing.assert_allclose(weight, expected, rtol=1e-4, atol=1e-6)
+
+
 def test_conditional_fit_accepts_dicts_and_datasets():
     rng = np.random.default_rng(2)
     context = rng.standard_normal((512, 1)).astype("float32")
