@@ -38,6 +38,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 import tensorflow_probability as tfp  # noqa: E402
+from tensorflow.python.util import _pywrap_util_port  # noqa: E402
 from tensorflow_probability import bijectors as tfb  # noqa: E402
 from tensorflow_probability import distributions as tfd  # noqa: E402
 
@@ -132,17 +133,34 @@ def _git_revision() -> str | None:
     return revision.stdout.strip() + ("+dirty" if status.stdout.strip() else "")
 
 
-def machine_info() -> dict:
-    cpu_model = platform.processor()
+def _cpu_info() -> dict:
+    """Model name, family/model numbers and the SIMD flags that decide which CPU kernels TF and XLA pick."""
+    info = {"cpu_model": platform.processor(), "cpu_family": None, "cpu_model_number": None, "cpu_simd": []}
     try:
         with open("/proc/cpuinfo") as f:
-            cpu_model = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
+            fields = dict(
+                (key.strip(), value.strip())
+                for key, _, value in (line.partition(":") for line in f.read().split("\n\n")[0].splitlines())
+            )
+    except OSError:
+        return info
+    simd = ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "avx_vnni", "amx_tile")
+    info.update(
+        cpu_model=fields.get("model name", info["cpu_model"]),
+        cpu_family=fields.get("cpu family"),
+        cpu_model_number=fields.get("model"),
+        cpu_simd=[flag for flag in simd if flag in fields.get("flags", "").split()],
+    )
+    return info
+
+
+def machine_info() -> dict:
     return {
         "cpu_count": os.cpu_count(),
         "cpu_affinity": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
-        "cpu_model": cpu_model,
+        **_cpu_info(),
+        # TF turns its oneDNN CPU kernels on by itself only on CPUs with AVX-512 VNNI/BF16, AVX-VNNI or AMX.
+        "tf_onednn": _pywrap_util_port.IsMklEnabled(),
         "gpus": len(tf.config.list_physical_devices("GPU")),
         "platform": platform.platform(),
         "python": platform.python_version(),

@@ -1,6 +1,9 @@
 """Image flows: the layers' own formulas, data-dependent initialisation, and Glow fitted to digits."""
 
 import math
+import os
+import subprocess
+import sys
 
 import keras
 import numpy as np
@@ -156,6 +159,23 @@ def test_conditional_glow_feeds_the_embedded_context_to_every_level(tmp_path):
     model.export(str(tmp_path), verbose=False)
     exported = tf.saved_model.load(str(tmp_path)).signatures["log_prob"](x=pixels, context=context)["log_prob"]
     np.testing.assert_allclose(exported, log_prob, rtol=1e-5, atol=1e-4)
+
+
+EMPTY_BATCH_SCRIPT = """
+import keras, numpy as np
+import kerasflows as kf
+model = kf.FlowModel([kf.layers.AffineCoupling((8,))], event_shape=(4, 4, 2))
+model.compile(keras.optimizers.Adam(), jit_compile=False)
+print(tuple(model.log_prob(np.zeros((0, 4, 4, 2))).shape), tuple(model.sample(0, seed=0).shape))
+"""
+
+
+def test_image_couplings_take_an_empty_batch_under_onednn():
+    """TF's oneDNN `Conv2D` (on by default on AVX-512 VNNI CPUs) gives an empty batch the input's channel count."""
+    env = {**os.environ, "TF_ENABLE_ONEDNN_OPTS": "1", "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": ""}
+    result = subprocess.run([sys.executable, "-c", EMPTY_BATCH_SCRIPT], capture_output=True, text=True, env=env)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split("\n")[-2] == "(0,) (0, 4, 4, 2)"
 
 
 def test_checkerboard_couplings_keep_alternate_pixels_and_transform_the_others():
