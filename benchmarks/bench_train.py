@@ -75,7 +75,7 @@ def parse_args(argv=None) -> argparse.Namespace:
         "--num-samples-large", type=int, default=None, help="samples of one sample call, D >= --large-dim; 2000"
     )
     parser.add_argument(
-        "--repeats", type=int, default=None, help="timed calls of log_prob/sample each (median kept); 15"
+        "--repeats", type=int, default=None, help="timed calls of log_prob/sample each (median kept); 41"
     )
     parser.add_argument(
         "--rounds", type=int, default=3, help="training is timed in this many rounds, every trainer taking its turn"
@@ -85,7 +85,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     # --quick changes the defaults only: flags given explicitly win.
     defaults = {"dims": "2,16,64", "steps": 150, "steps_large": 100, "num_points": 10_000, "num_samples": 10_000}
-    defaults.update(num_samples_large=2_000, repeats=15)
+    defaults.update(num_samples_large=2_000, repeats=41)
     if args.quick:
         defaults.update(
             dims="2,16",
