@@ -45,6 +45,7 @@ from tensorflow_probability import distributions as tfd  # noqa: E402
 import kerasflows as kf  # noqa: E402
 
 log = logging.getLogger("bench_train")
+SIMD_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "avx_vnni", "amx_tile")
 
 PRESETS = {"maf": kf.MAF, "realnvp": kf.RealNVP}
 # The bound of kerasflows' soft clamp on log-scales; the baseline applies the same clamp so that both
@@ -135,23 +136,19 @@ def _git_revision() -> str | None:
 
 def _cpu_info() -> dict:
     """Model name, family/model numbers and the SIMD flags that decide which CPU kernels TF and XLA pick."""
-    info = {"cpu_model": platform.processor(), "cpu_family": None, "cpu_model_number": None, "cpu_simd": []}
     try:
         with open("/proc/cpuinfo") as f:
-            fields = dict(
-                (key.strip(), value.strip())
-                for key, _, value in (line.partition(":") for line in f.read().split("\n\n")[0].splitlines())
-            )
+            first_cpu = f.read().split("\n\n")[0].splitlines()
     except OSError:
-        return info
-    simd = ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "avx_vnni", "amx_tile")
-    info.update(
-        cpu_model=fields.get("model name", info["cpu_model"]),
-        cpu_family=fields.get("cpu family"),
-        cpu_model_number=fields.get("model"),
-        cpu_simd=[flag for flag in simd if flag in fields.get("flags", "").split()],
-    )
-    return info
+        first_cpu = []
+    fields = {key.strip(): value.strip() for key, _, value in (line.partition(":") for line in first_cpu)}
+    flags = fields.get("flags", "").split()
+    return {
+        "cpu_model": fields.get("model name", platform.processor()),
+        "cpu_family": fields.get("cpu family"),
+        "cpu_model_number": fields.get("model"),
+        "cpu_simd": [flag for flag in SIMD_FLAGS if flag in flags],
+    }
 
 
 def machine_info() -> dict:

@@ -10,6 +10,7 @@ import pytest
 import tensorflow as tf
 
 import kerasflows as kf
+from kerasflows.layers.coupling import _Coupling
 
 
 @pytest.fixture(scope="session")
@@ -218,3 +219,16 @@ def test_every_preset_beats_a_fitted_gaussian_on_moons(name, moons):
     best = keras.callbacks.EarlyStopping(patience=15, restore_best_weights=True)
     model.fit(train, validation_data=validation, epochs=15, batch_size=200, verbose=0, callbacks=[best])
     assert -float(np.mean(model.log_prob(validation))) < gaussian_nll - 0.2
+
+
+def test_a_flow_layer_without_its_transform_is_refused_at_construction():
+    class NoBijector(kf.layers.FlowLayer):
+        pass
+
+    class NoElementwise(_Coupling):
+        pass
+
+    with pytest.raises(TypeError, match="abstract method 'bijector'|abstract method bijector"):
+        NoBijector()
+    with pytest.raises(TypeError, match="abstract method 'elementwise'|abstract method elementwise"):
+        NoElementwise()

@@ -1,5 +1,6 @@
 """The base class of every flow layer."""
 
+import abc
 import math
 from collections.abc import Sequence
 
@@ -9,7 +10,7 @@ from keras import ops
 from tensorflow_probability import bijectors as tfb
 
 
-class FlowLayer(keras.layers.Layer):
+class FlowLayer(keras.layers.Layer, abc.ABC):
     """A Keras layer that owns the weights of one invertible transform.
 
     Subclasses create their weights in `build` and implement
@@ -50,13 +51,13 @@ class FlowLayer(keras.layers.Layer):
     def build(self, input_shape):
         self.event_shape = tuple(input_shape[1:])
 
+    @abc.abstractmethod
     def bijector(self, context=None) -> tfb.Bijector:
         """Returns the transform, built from the current weights.
 
         Args:
             context: a `[batch, *context_shape]` tensor for a conditional layer.
         """
-        raise NotImplementedError(f"{type(self).__name__} must implement `bijector(context)`.")
 
     def flat_context(self, context):
         """The context as `[batch, context_size]` in the layer's dtype, or None."""

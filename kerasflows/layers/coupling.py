@@ -1,5 +1,6 @@
 """Coupling layers: half of the features parametrise an element-wise transform of the other half."""
 
+import abc
 from collections.abc import Sequence
 
 import keras
@@ -109,9 +110,9 @@ class _Coupling(FlowLayer):
         )
         self.conditioner.build((*input_shape[:-1], num_inputs))
 
+    @abc.abstractmethod
     def elementwise(self, params) -> tfb.Bijector:
         """The transform of the conditioned half, given its parameters."""
-        raise NotImplementedError(f"{type(self).__name__} must implement `elementwise(params)`.")
 
     def checkerboard(self) -> np.ndarray:
         """The 0/1 mask over the event of `mask="checkerboard"`: 1 where features condition."""

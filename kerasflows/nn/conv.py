@@ -3,7 +3,6 @@
 from collections.abc import Sequence
 
 import keras
-import tensorflow as tf
 from keras import ops
 
 
@@ -65,17 +64,15 @@ class ConvNet(keras.layers.Layer):
             context = ops.cast(context, x.dtype)[:, None, None, :]
             h = ops.concatenate([x, ops.broadcast_to(context, (*ops.shape(x)[:-1], self.context_size))], axis=-1)
         # TF's oneDNN Conv2D (on by default on CPUs with AVX-512 VNNI) returns an empty batch with the input's
-        # channels, not the filters'; an empty batch skips the network. XLA folds the branch away.
-        rows = tf.shape(h)[0]
-        return tf.cond(rows > 0, lambda: self._network(h), lambda: self._empty_output(x))
+        # channels, not the filters'; an empty batch skips the network. A static batch picks the branch at
+        # trace time, so only a dynamic one pays for the conditional.
+        empty = (*ops.shape(x)[:-1], self.output_channels)
+        return ops.cond(ops.shape(h)[0] > 0, lambda: self._network(h), lambda: ops.zeros(empty, x.dtype))
 
     def _network(self, h):
         for layer in self.hidden_layers:
             h = layer(h)
         return self.output_layer(h)
-
-    def _empty_output(self, x):
-        return tf.zeros(tf.concat([tf.shape(x)[:-1], [self.output_channels]], axis=0), x.dtype)
 
     def compute_output_shape(self, input_shape):
         return (*input_shape[:-1], self.output_channels)
