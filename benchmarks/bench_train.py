@@ -15,9 +15,12 @@ For MAF and RealNVP at several event sizes this measures:
   its `log_prob` and `sample` wrapped in `tf.function(jit_compile=True)`.
 
 Prints one JSON object on stdout (logs go to stderr), including ours/baseline ratios:
-training vs the baseline in graph mode, log_prob and sample vs the baseline under XLA.
+training vs the baseline in graph mode, log_prob and sample vs the baseline under XLA. The baseline's
+log_prob is also compiled and timed a second time: that A/A ratio shows how far two copies of one program
+drift apart in the same run, the noise floor of the log_prob ratios.
 
-    python benchmarks/bench_train.py > benchmarks/results/bench_train-cpu.json
+    python benchmarks/bench_train.py > benchmarks/results/bench_train-cpu.json           # AVX2 CPU, oneDNN off
+    python benchmarks/bench_train.py > benchmarks/results/bench_train-cpu-onednn.json    # AVX-512 VNNI CPU
     python benchmarks/bench_train.py --quick
     python benchmarks/bench_train.py --dims 16 --presets maf --fit-configs xla:1,xla:50 --no-baseline
 """
@@ -308,14 +311,17 @@ def time_inference(model: kf.FlowModel, data: np.ndarray, args, baseline: tfd.Di
         baseline_log_prob = tf.function(baseline.log_prob, jit_compile=True)
         seed = tf.constant([0, 0], tf.int32)
         log_prob["baseline"] = lambda: baseline_log_prob(points)
+        # The same program compiled a second time: its ratio to the first is this run's noise floor (A/A).
+        baseline_log_prob_again = tf.function(baseline.log_prob, jit_compile=True)
+        log_prob["baseline_again"] = lambda: baseline_log_prob_again(points)
         sample["baseline"] = tf.function(lambda: baseline.sample(num_samples, seed=seed), jit_compile=True)
     log_prob = call_rates(log_prob, len(points), args.repeats)
     sample = call_rates(sample, num_samples, args.repeats)
-    result = {
-        side: {"log_prob_points_per_s": log_prob[side], "sample_samples_per_s": sample[side]} for side in log_prob
-    }
+    result = {side: {"log_prob_points_per_s": log_prob[side], "sample_samples_per_s": sample[side]} for side in sample}
     for side, rates in result.items():
         log.info("  %-10s  log_prob %10.0f points/s   sample %10.0f samples/s", side, *rates.values())
+    if baseline is not None:
+        result["baseline"]["log_prob_again_points_per_s"] = log_prob["baseline_again"]
     result["ours"].update(
         num_points=len(points),
         num_samples=num_samples,
@@ -467,6 +473,8 @@ def bench_one(preset: str, dim: int, args) -> dict:
         },
         "log_prob_vs_baseline_xla": result["ours"]["log_prob_points_per_s"]
         / result["baseline"]["log_prob_points_per_s"],
+        "log_prob_baseline_again_vs_baseline_xla": result["baseline"]["log_prob_again_points_per_s"]
+        / result["baseline"]["log_prob_points_per_s"],
         "sample_vs_baseline_xla": result["ours"]["sample_samples_per_s"] / result["baseline"]["sample_samples_per_s"],
     }
     log.info("  ratios %s", json.dumps({k: v for k, v in result["ratios"].items() if isinstance(v, float)}))
@@ -504,7 +512,10 @@ def main(argv=None) -> None:
             "FlowModel.sample(n, seed=0), XLA by default, on the model timed with the first fit config. "
             "baseline: tfd.TransformedDistribution + tfb.Chain of tfb.MaskedAutoregressiveFlow(kf.nn.MADE) or "
             "tfb.RealNVP(kf.nn.MLP), same soft clamp; @tf.function train step per batch from a tf.data loop. "
-            "ratios: training vs baseline graph mode; log_prob and sample vs baseline XLA."
+            "ratios: training vs baseline graph mode; log_prob and sample vs baseline XLA. "
+            "log_prob_baseline_again_vs_baseline_xla: the baseline's log_prob compiled a second time and timed "
+            "in the same turns, against the first: two copies of one program, so its distance from 1 is the "
+            "noise of this run's log_prob ratios."
         ),
         "targets": targets,
         "targets_met": met,
