@@ -225,16 +225,18 @@ def call_times(functions: dict, repeats: int, warmup: int = 1) -> dict:
     """Seconds of each of `repeats` calls of every `function()` (its result read back), after `warmup` calls.
 
     The functions take turns call by call, so that a change in the load of a
-    shared machine slows them alike and their ratios hold.
+    shared machine slows them alike and their ratios hold; each turn starts
+    one function further on, so that none always runs first.
     """
     for function in functions.values():
         for _ in range(warmup):
             _read_back(function())
-    times = {name: [] for name in functions}
-    for _ in range(repeats):
-        for name, function in functions.items():
+    names = list(functions)
+    times = {name: [] for name in names}
+    for repeat in range(repeats):
+        for name in names[repeat % len(names) :] + names[: repeat % len(names)]:
             start = time.perf_counter()
-            _read_back(function())
+            _read_back(functions[name]())
             times[name].append(time.perf_counter() - start)
     return times
 
