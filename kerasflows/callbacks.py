@@ -1,4 +1,4 @@
-"""Callbacks for training flows: `StopOnNaN`, which `FlowModel.fit` adds unless one is given."""
+"""Callbacks for training flows: `StopOnNaN`, which `FlowModel.fit` adds unless one is given, and its progress bar."""
 
 import warnings
 
@@ -84,11 +84,42 @@ class StopOnNaN(keras.callbacks.Callback):
             self._keep(epoch)
 
 
-def with_nan_guard(callbacks):
-    """`callbacks` plus a `StopOnNaN` unless it holds one; a `CallbackList` is returned as it is."""
+class _ProgbarWithinEpoch(keras.callbacks.ProgbarLogger):
+    """Keras' progress bar, its count held within the epoch.
+
+    With `steps_per_execution` > 1, Keras reports each call of the compiled
+    step by the last batch it planned, which overshoots the epoch's length on
+    its last call (16/13 for an epoch of 13 batches).
+    """
+
+    def _within_epoch(self, batch: int) -> int:
+        return batch if self.target is None else min(batch, self.target - 1)
+
+    def on_train_batch_end(self, batch, logs=None):
+        super().on_train_batch_end(self._within_epoch(batch), logs)
+
+    def on_test_batch_end(self, batch, logs=None):
+        super().on_test_batch_end(self._within_epoch(batch), logs)
+
+
+def _with_default(callbacks, kind: type, make) -> list | keras.callbacks.CallbackList:
     if isinstance(callbacks, keras.callbacks.CallbackList):
         return callbacks
     callbacks = list(callbacks or [])
-    if not any(isinstance(callback, StopOnNaN) for callback in callbacks):
-        callbacks.append(StopOnNaN())
+    if not any(isinstance(callback, kind) for callback in callbacks):
+        callbacks.append(make())
     return callbacks
+
+
+def with_progress_bar(callbacks):
+    """`callbacks` plus a progress bar that counts within the epoch, unless they hold a `ProgbarLogger`.
+
+    It prints only when `verbose` asks for a progress bar; a `CallbackList`
+    is returned as it is.
+    """
+    return _with_default(callbacks, keras.callbacks.ProgbarLogger, _ProgbarWithinEpoch)
+
+
+def with_training_callbacks(callbacks):
+    """`callbacks` plus a `StopOnNaN` and `with_progress_bar`'s bar, each unless it holds one of its kind."""
+    return _with_default(with_progress_bar(callbacks), StopOnNaN, StopOnNaN)

@@ -12,7 +12,7 @@ from tensorflow_probability import bijectors as tfb
 from tensorflow_probability import distributions as tfd
 
 from kerasflows._validation import check_batch, check_finite, check_full_precision, check_same_dtype
-from kerasflows.callbacks import with_nan_guard
+from kerasflows.callbacks import with_progress_bar, with_training_callbacks
 from kerasflows.distribute import default_jit_compile, make_step_function, needs_replica_steps, scale_loss
 from kerasflows.distributions import StandardNormal
 from kerasflows.layers.base import FlowLayer, build_chain, chain, initialize_chain
@@ -462,7 +462,9 @@ class FlowModel(keras.Model):
         """`keras.Model.fit` on data alone; NumPy inputs are checked first.
 
         A `kf.callbacks.StopOnNaN` joins the callbacks unless they hold one:
-        a NaN loss stops training and puts back the last good weights. A
+        a NaN loss stops training and puts back the last good weights. So
+        does a progress bar that counts batches within the epoch (Keras'
+        overshoots on an epoch's last call of several steps). A
         `tf.data.Dataset` is used in its own order (`shuffle` is for arrays).
 
         Raises:
@@ -472,7 +474,7 @@ class FlowModel(keras.Model):
         self._check_data(x, y, sample_weight, validation_data)
         if self.needs_initialization:
             self.initialize(*_split_inputs(_first_batch(x, kwargs.get("batch_size"))))
-        kwargs["callbacks"] = with_nan_guard(kwargs.get("callbacks"))
+        kwargs["callbacks"] = with_training_callbacks(kwargs.get("callbacks"))
         if isinstance(x, tf.data.Dataset):
             kwargs.setdefault("shuffle", False)
         return super().fit(x, validation_data=validation_data, **kwargs)
@@ -495,6 +497,7 @@ class FlowModel(keras.Model):
     def evaluate(self, x=None, y=None, sample_weight=None, **kwargs):
         """`keras.Model.evaluate`: the mean NLL of `x`, checked like `fit`'s."""
         self._check_data(x, y, sample_weight)
+        kwargs["callbacks"] = with_progress_bar(kwargs.get("callbacks"))
         return super().evaluate(x, **kwargs)
 
     # ----------------------------------------------------------------- export

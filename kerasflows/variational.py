@@ -7,7 +7,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from kerasflows.callbacks import with_nan_guard
+from kerasflows.callbacks import with_training_callbacks
 from kerasflows.model import DEFAULT_STEPS_PER_EXECUTION, FlowModel, _stateless_seed
 
 
@@ -213,7 +213,7 @@ class VariationalFlow(keras.Model):
         if not isinstance(steps_per_epoch, (int, np.integer)) or steps_per_epoch < 1:
             raise ValueError(f"Expected `steps_per_epoch` to be an int >= 1, Received: {steps_per_epoch!r}.")
         self.check_target()
-        kwargs["callbacks"] = with_nan_guard(kwargs.get("callbacks"))
+        kwargs["callbacks"] = with_training_callbacks(kwargs.get("callbacks"))
         steps = tf.data.Dataset.from_tensors(0.0).repeat()
         return super().fit(steps, epochs=epochs, steps_per_epoch=int(steps_per_epoch), shuffle=False, **kwargs)
 

@@ -1,6 +1,7 @@
 """FlowModel behaviour: training by maximum likelihood, densities, sampling, and its errors."""
 
 import os
+import re
 import subprocess
 import sys
 
@@ -111,6 +112,18 @@ def test_several_steps_per_call_train_as_one_step_per_call(moons):
         np.testing.assert_allclose(history[key], reference_history[key], rtol=1e-5)
     for weight, expected in zip(model.get_weights(), reference.get_weights(), strict=True):
         np.testing.assert_allclose(weight, expected, rtol=1e-4, atol=1e-6)
+
+
+def test_the_progress_bar_counts_within_the_epoch(moons, capsys):
+    x = moons[0][: 13 * 32]  # 13 batches an epoch: one call of the default 16 steps per call
+    model = kf.MAF([2], num_flows=1, hidden_units=(8,))
+    model.compile(keras.optimizers.Adam(1e-3), jit_compile=False)
+    model.fit(x, epochs=2, batch_size=32, verbose=1)
+    model.evaluate(x, batch_size=32, verbose=1)
+    printed = capsys.readouterr().out
+    counts = {int(done) for done, total in re.findall(r"(\d+)/(13)\b", printed)}
+    assert counts == {13}  # Keras' own bar reads 16/13 before the epoch ends
+    assert printed.count("Epoch ") == 2
 
 
 def test_conditional_fit_accepts_dicts_and_datasets():
