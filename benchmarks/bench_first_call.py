@@ -1,0 +1,77 @@
+"""What a new batch size costs an eager `log_prob` or `sample` call: XLA compiles once per input shape.
+
+For a preset with fresh weights, calls `log_prob` on batches of `--sizes` rows and `sample` with
+`--sizes` samples, each size twice in a row: the first call with a new size traces (the first time only;
+`reduce_retracing` relaxes the batch dimension after that) and XLA-compiles, the second runs the compiled
+program. Prints one JSON object on stdout:
+
+    python benchmarks/bench_first_call.py > benchmarks/results/bench_first_call-cpu-onednn.json
+"""
+
+import argparse
+import json
+import os
+import sys
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+
+import kerasflows as kf  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_train import PRESETS, machine_info  # noqa: E402
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--preset", default="maf", choices=sorted(PRESETS))
+    parser.add_argument("--dim", type=int, default=2)
+    parser.add_argument("--num-flows", type=int, default=5)
+    parser.add_argument("--hidden-units", default="128,128", help="comma-separated hidden widths")
+    parser.add_argument("--sizes", default="5,6,7,8,100,1000", help="comma-separated batch sizes, in call order")
+    args = parser.parse_args(argv)
+    args.hidden_units = tuple(int(h) for h in args.hidden_units.split(","))
+    args.sizes = [int(s) for s in args.sizes.split(",")]
+    return args
+
+
+def _seconds(call) -> float:
+    start = time.perf_counter()
+    np.asarray(call())
+    return time.perf_counter() - start
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
+    keras.utils.set_random_seed(0)
+    model = PRESETS[args.preset]([args.dim], num_flows=args.num_flows, hidden_units=args.hidden_units)
+    x = kf.datasets.two_moons(max(args.sizes), seed=0) if args.dim == 2 else None
+    if x is None:
+        x = np.random.default_rng(0).standard_normal((max(args.sizes), args.dim)).astype("float32")
+    results = []
+    for method in ("log_prob", "sample"):
+        for size in args.sizes:
+            if method == "log_prob":
+                call = lambda size=size: model.log_prob(x[:size])  # noqa: E731
+            else:
+                call = lambda size=size: model.sample(size, seed=0)  # noqa: E731
+            first, again = _seconds(call), _seconds(call)
+            results.append({"method": method, "size": size, "first_call_s": first, "second_call_s": again})
+            print(f"{method:9s} {size:6d}: first {first:7.3f} s, again {again * 1e3:8.2f} ms", file=sys.stderr)
+    settings = {**vars(args), "hidden_units": list(args.hidden_units)}
+    output = {
+        "benchmark": "bench_first_call",
+        "machine": machine_info(),
+        "settings": settings,
+        "notes": "first_call_s: a call with a size not seen before (trace on the first size, XLA compile on "
+        "each); second_call_s: the same call again. Sizes are called in the order given, log_prob then sample.",
+        "results": results,
+    }
+    print(json.dumps(output, indent=1))
+
+
+if __name__ == "__main__":
+    main()
