@@ -9,7 +9,6 @@ program. Prints one JSON object on stdout:
 """
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -22,7 +21,7 @@ import numpy as np  # noqa: E402
 import kerasflows as kf  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_train import PRESETS, machine_info  # noqa: E402
+from bench_train import PRESETS, print_report  # noqa: E402
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -62,15 +61,13 @@ def main(argv=None) -> None:
             results.append({"method": method, "size": size, "first_call_s": first, "second_call_s": again})
             print(f"{method:9s} {size:6d}: first {first:7.3f} s, again {again * 1e3:8.2f} ms", file=sys.stderr)
     settings = {**vars(args), "hidden_units": list(args.hidden_units)}
-    output = {
-        "benchmark": "bench_first_call",
-        "machine": machine_info(),
-        "settings": settings,
-        "notes": "first_call_s: a call with a size not seen before (trace on the first size, XLA compile on "
+    print_report(
+        "bench_first_call",
+        settings,
+        "first_call_s: a call with a size not seen before (trace on the first size, XLA compile on "
         "each); second_call_s: the same call again. Sizes are called in the order given, log_prob then sample.",
-        "results": results,
-    }
-    print(json.dumps(output, indent=1))
+        results,
+    )
 
 
 if __name__ == "__main__":

@@ -34,7 +34,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
-from bench_train import call_rates, machine_info, time_fit  # noqa: E402
+from bench_train import call_rates, print_report, time_fit  # noqa: E402
 
 import kerasflows as kf  # noqa: E402
 
@@ -181,11 +181,10 @@ def main(argv=None) -> None:
                 "compile_xla_vs_graph": xla["compile_s"] / graph["compile_s"],
                 "peak_rss_xla_vs_graph": xla["peak_rss_mib"] / graph["peak_rss_mib"],
             }
-    output = {
-        "benchmark": "bench_glow",
-        "machine": machine_info(),
-        "settings": {k: v for k, v in vars(args).items() if k != "worker"},
-        "notes": (
+    print_report(
+        "bench_glow",
+        {k: v for k, v in vars(args).items() if k != "worker"},
+        (
             "One worker process per (images, mode). train_images_per_s: steady-state fit throughput, median over "
             "the steps after the first of a timed fit that follows a warm-up fit of 10 steps (bench_train.time_fit); "
             "compile_s: the warm-up fit's time less its steps at that rate (ActNorm initialisation, tracing, "
@@ -195,11 +194,10 @@ def main(argv=None) -> None:
             "peak_rss_after_imports_mib: the same right after the imports. load_average: os.getloadavg() "
             "before and after each worker on this (possibly shared) machine."
         ),
-        "ratios": ratios,
-        "results": results,
-        "total_s": time.perf_counter() - start,
-    }
-    print(json.dumps(output, indent=1))
+        results,
+        ratios=ratios,
+        total_s=time.perf_counter() - start,
+    )
 
 
 if __name__ == "__main__":

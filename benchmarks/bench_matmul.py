@@ -72,7 +72,7 @@ def main(argv=None) -> None:
         print(json.dumps(time_chain(args)))
         return
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    from bench_train import machine_info
+    from bench_train import print_report
 
     child = [sys.executable, os.path.abspath(__file__), "--child"]
     child += ["--batch", str(args.batch), "--width", str(args.width), "--layers", str(args.layers)]
@@ -93,15 +93,13 @@ def main(argv=None) -> None:
         for flags, rounds in runs.items()
     ]
     settings = {k: v for k, v in vars(args).items() if k != "child"}
-    output = {
-        "benchmark": "bench_matmul",
-        "machine": machine_info(),
-        "settings": settings,
-        "notes": "median GFLOP/s of --repeats calls of a chain of relu(h @ W) * 0.1, XLA and graph mode taking "
+    print_report(
+        "bench_matmul",
+        settings,
+        "median GFLOP/s of --repeats calls of a chain of relu(h @ W) * 0.1, XLA and graph mode taking "
         "turns call by call; one process per XLA_FLAGS variant and round, the variants taking turns by round.",
-        "results": results,
-    }
-    print(json.dumps(output, indent=1))
+        results,
+    )
 
 
 if __name__ == "__main__":

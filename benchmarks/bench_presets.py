@@ -20,12 +20,11 @@ Prints one JSON object on stdout (logs go to stderr).
 """
 
 import argparse
-import json
 import logging
 import sys
 import time
 
-from bench_train import machine_info, make_data, resolve_args, time_fit, time_inference
+from bench_train import make_data, print_report, resolve_args, time_fit, time_inference
 
 import kerasflows as kf
 
@@ -94,21 +93,19 @@ def main(argv=None) -> None:
         for r in results
     }
     settings = {**vars(args), "hidden_units": list(args.hidden_units)}
-    output = {
-        "benchmark": "bench_presets",
-        "machine": machine_info(),
-        "settings": settings,
-        "notes": (
+    print_report(
+        "bench_presets",
+        settings,
+        (
             "fit_steps_per_s: steady-state steps/s (median over the steps after the first of the timed fit, a "
             "warm-up fit of 10 steps before), compile(jit_compile=True), batch --batch-size. log_prob/sample: "
             "median of --repeats XLA-compiled calls after a first one. Discrete presets: --num-flows layers of "
             "--hidden-units; FFJORD: kf.FFJORD([D]) defaults (Hutchinson trace, so its log_prob is an estimate)."
         ),
-        "summary": table,
-        "results": results,
-        "total_s": time.perf_counter() - start,
-    }
-    print(json.dumps(output, indent=1))
+        results,
+        summary=table,
+        total_s=time.perf_counter() - start,
+    )
 
 
 if __name__ == "__main__":

@@ -172,6 +172,12 @@ def machine_info() -> dict:
     }
 
 
+def print_report(benchmark: str, settings: dict, notes: str, results: list, **extra) -> None:
+    """Prints a benchmark's JSON object on stdout: its name, the machine, settings, notes, `extra` keys, results."""
+    report = {"benchmark": benchmark, "machine": machine_info(), "settings": settings, "notes": notes}
+    print(json.dumps({**report, **extra, "results": results}, indent=1))
+
+
 def make_data(num_rows: int, dim: int, seed: int = 0) -> np.ndarray:
     """A correlated Gaussian: `x = z @ L^T + mu` with a random lower-triangular `L`."""
     rng = np.random.default_rng(seed)
@@ -500,11 +506,10 @@ def main(argv=None) -> None:
             }
     settings = {k: v for k, v in vars(args).items() if k != "quick"}
     settings["hidden_units"] = list(args.hidden_units)
-    output = {
-        "benchmark": "bench_train",
-        "machine": machine_info(),
-        "settings": {**settings, "quick": args.quick},
-        "notes": (
+    print_report(
+        "bench_train",
+        {**settings, "quick": args.quick},
+        (
             "steps_per_s: steady-state steps/s, median over executions (steps_per_execution steps each) after "
             "the first of each timed fit (each baseline step is one execution), a warm-up fit before; training "
             "is timed in --rounds rounds in which every trainer (our fit configs, the baseline in graph mode "
@@ -519,12 +524,11 @@ def main(argv=None) -> None:
             "in the same turns, against the first: two copies of one program, so its distance from 1 is the "
             "noise of this run's log_prob ratios."
         ),
-        "targets": targets,
-        "targets_met": met,
-        "results": results,
-        "total_s": time.perf_counter() - start,
-    }
-    print(json.dumps(output, indent=1))
+        results,
+        targets=targets,
+        targets_met=met,
+        total_s=time.perf_counter() - start,
+    )
 
 
 if __name__ == "__main__":
