@@ -9,6 +9,7 @@ program. Prints one JSON object on stdout:
 """
 
 import argparse
+import functools
 import os
 import sys
 import time
@@ -17,11 +18,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
-
-import kerasflows as kf  # noqa: E402
-
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_train import PRESETS, print_report  # noqa: E402
+from bench_train import PRESETS, make_data, print_report  # noqa: E402
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -47,16 +44,12 @@ def main(argv=None) -> None:
     args = parse_args(argv)
     keras.utils.set_random_seed(0)
     model = PRESETS[args.preset]([args.dim], num_flows=args.num_flows, hidden_units=args.hidden_units)
-    x = kf.datasets.two_moons(max(args.sizes), seed=0) if args.dim == 2 else None
-    if x is None:
-        x = np.random.default_rng(0).standard_normal((max(args.sizes), args.dim)).astype("float32")
+    x = make_data(max(args.sizes), args.dim)
+    calls = {"log_prob": lambda size: model.log_prob(x[:size]), "sample": lambda size: model.sample(size, seed=0)}
     results = []
-    for method in ("log_prob", "sample"):
+    for method, run in calls.items():
         for size in args.sizes:
-            if method == "log_prob":
-                call = lambda size=size: model.log_prob(x[:size])  # noqa: E731
-            else:
-                call = lambda size=size: model.sample(size, seed=0)  # noqa: E731
+            call = functools.partial(run, size)
             first, again = _seconds(call), _seconds(call)
             results.append({"method": method, "size": size, "first_call_s": first, "second_call_s": again})
             print(f"{method:9s} {size:6d}: first {first:7.3f} s, again {again * 1e3:8.2f} ms", file=sys.stderr)

@@ -18,7 +18,9 @@ import os
 import statistics
 import subprocess
 import sys
-import time
+
+import tensorflow as tf
+from bench_train import call_times, print_report
 
 DEFAULT_FLAGS = (
     "",
@@ -36,15 +38,19 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--layers", type=int, default=50)
     parser.add_argument("--repeats", type=int, default=200, help="timed calls per mode (median kept)")
     parser.add_argument("--rounds", type=int, default=3, help="each flag variant runs this many times, in turn")
-    parser.add_argument("--xla-flags", nargs="*", default=list(DEFAULT_FLAGS), help="XLA_FLAGS variants")
+    parser.add_argument(
+        "--xla-flags",
+        default=";".join(DEFAULT_FLAGS),
+        help="';'-separated XLA_FLAGS variants, an empty one for none: --xla-flags=';--xla_cpu_use_onednn=true'",
+    )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    args.xla_flags = [flags.strip() for flags in args.xla_flags.split(";")]
+    return args
 
 
 def time_chain(args) -> dict:
-    """GFLOP/s of the matmul chain under XLA and in graph mode, taking turns call by call."""
-    import tensorflow as tf
-
+    """GFLOP/s of the matmul chain under XLA and in graph mode, taking turns call by call (`call_times`)."""
     h = tf.random.stateless_normal([args.batch, args.width], seed=[0, 1])
     w = tf.random.stateless_normal([args.width, args.width], seed=[0, 2])
 
@@ -53,15 +59,8 @@ def time_chain(args) -> dict:
             h = tf.nn.relu(h @ w) * 0.1
         return h
 
-    functions = {"xla": tf.function(chain, jit_compile=True), "graph": tf.function(chain, jit_compile=False)}
-    times = {mode: [] for mode in functions}
-    for function in functions.values():
-        function(h, w).numpy()
-    for _ in range(args.repeats):
-        for mode, function in functions.items():
-            start = time.perf_counter()
-            function(h, w).numpy()
-            times[mode].append(time.perf_counter() - start)
+    compiled = {"xla": tf.function(chain, jit_compile=True), "graph": tf.function(chain, jit_compile=False)}
+    times = call_times({mode: lambda f=function: f(h, w) for mode, function in compiled.items()}, args.repeats)
     flop = 2 * args.layers * args.batch * args.width**2
     return {f"{mode}_gflop_per_s": flop / statistics.median(seconds) / 1e9 for mode, seconds in times.items()}
 
@@ -71,9 +70,6 @@ def main(argv=None) -> None:
     if args.child:
         print(json.dumps(time_chain(args)))
         return
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    from bench_train import print_report
-
     child = [sys.executable, os.path.abspath(__file__), "--child"]
     child += ["--batch", str(args.batch), "--width", str(args.width), "--layers", str(args.layers)]
     child += ["--repeats", str(args.repeats)]
