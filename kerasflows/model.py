@@ -16,6 +16,7 @@ from kerasflows.callbacks import with_progress_bar, with_training_callbacks
 from kerasflows.distribute import default_jit_compile, make_step_function, needs_replica_steps, scale_loss
 from kerasflows.distributions import StandardNormal
 from kerasflows.layers.base import FlowLayer, build_chain, chain, initialize_chain
+from kerasflows.step_loop import FusedSteps
 
 _INPUT_KEYS = ("x", "context")
 # Steps per call of the compiled training step: amortises Keras' ~2 ms of Python per step on CPU.
@@ -79,7 +80,7 @@ def _stateless_seed(seed) -> tf.Tensor:
 
 
 @keras.saving.register_keras_serializable("kerasflows")
-class FlowModel(keras.Model):
+class FlowModel(FusedSteps, keras.Model):
     """A normalizing flow: `x = f_K(... f_1(z))`, `z ~ base`.
 
     `log p(x) = log p_base(f^-1(x)) + sum_k log|det d f_k^-1 / d x_k|`.
@@ -385,16 +386,19 @@ class FlowModel(keras.Model):
     ):
         """Configures training by maximum likelihood; XLA is on unless `jit_compile=False`.
 
-        `jit_compile=None` means XLA, except under a `TPUStrategy`, which
-        compiles every step with XLA itself. Under a strategy with more than
-        one replica, or a `MultiWorkerMirroredStrategy`, `fit` and `evaluate`
-        run the steps of `kerasflows.distribute`: XLA compiles each replica's
-        forward and backward pass, gradients are all-reduced outside it.
+        `jit_compile=None` means XLA, except with `run_eagerly=True` or under
+        a `TPUStrategy`, which compiles every step with XLA itself. Under a
+        strategy with more than one replica, or a `MultiWorkerMirroredStrategy`,
+        `fit` and `evaluate` run the steps of `kerasflows.distribute`: XLA
+        compiles each replica's forward and backward pass, gradients are
+        all-reduced outside it.
 
         `fit` runs `steps_per_execution` steps (16 by default, at most an
-        epoch) per call of the compiled step, which removes Keras' per-step
-        Python overhead: the progress bar and batch-level callbacks then run
-        once per call. Pass `steps_per_execution=1` for a callback every batch.
+        epoch) per call, which removes Keras' per-step Python overhead: the
+        progress bar and batch-level callbacks then run once per call. Under
+        XLA on one device, each call's steps run as one XLA program
+        (`kerasflows.step_loop`) with the results of Keras' loop. Pass
+        `steps_per_execution=1` for a callback every batch.
 
         Raises:
             ValueError: if a `loss` is given: the loss is always the NLL.
@@ -404,7 +408,7 @@ class FlowModel(keras.Model):
                 f"FlowModel trains on its negative log-likelihood: expected loss=None, Received: loss={loss!r}."
             )
         if jit_compile is None:
-            jit_compile = default_jit_compile(self.distribute_strategy)
+            jit_compile = default_jit_compile(self.distribute_strategy) and not kwargs.get("run_eagerly")
         super().compile(
             optimizer=optimizer,
             metrics=metrics,

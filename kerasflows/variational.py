@@ -9,10 +9,11 @@ import tensorflow as tf
 
 from kerasflows.callbacks import with_training_callbacks
 from kerasflows.model import DEFAULT_STEPS_PER_EXECUTION, FlowModel, _stateless_seed
+from kerasflows.step_loop import FusedSteps, returns_metric_results
 
 
 @keras.saving.register_keras_serializable("kerasflows")
-class VariationalFlow(keras.Model):
+class VariationalFlow(FusedSteps, keras.Model):
     """Fits `flow` to `p(x) = p~(x) / Z` by maximising the ELBO (reverse KL).
 
     `ELBO = E_q[log p~(x) - log q(x)] = log Z - KL(q || p) <= log Z`, estimated
@@ -180,6 +181,7 @@ class VariationalFlow(keras.Model):
     def metrics(self):
         return [self._loss_tracker, self._elbo_tracker]
 
+    @returns_metric_results
     def train_step(self, data):
         seed = self._seed_generator.next()
         with tf.GradientTape() as tape:
@@ -191,7 +193,7 @@ class VariationalFlow(keras.Model):
         self.optimizer.apply(gradients, self.trainable_variables)
         self._loss_tracker.update_state(loss)
         self._elbo_tracker.update_state(elbo)
-        return {metric.name: metric.result() for metric in self.metrics}
+        return self.get_metrics_result()
 
     def fit(self, epochs: int = 1, steps_per_epoch: int = 100, **kwargs):
         """`keras.Model.fit` with no data: `steps_per_epoch` steps of `num_samples` fresh draws.
