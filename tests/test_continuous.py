@@ -86,8 +86,11 @@ def test_events_must_be_flat():
         kf.FlowModel([kf.layers.FFJORD()], [2, 2])
 
 
-def test_a_nan_input_is_refused_not_solved():
-    # The adaptive ODE solver would never finish on NaN: the check zeroes it before the flow runs, then names it.
+@pytest.mark.parametrize("as_tensor", [False, True], ids=["array", "tensor"])
+def test_a_nan_input_is_refused_not_solved(as_tensor):
+    # The adaptive ODE solver would never finish on NaN. An array is checked before the call; a tensor inside
+    # it, where the check zeroes the NaN before the flow runs, then names it.
     model = kf.FFJORD([2], hidden_units=(8,))
+    x = np.array([[0.0, 1.0], [np.nan, 0.0]], "float32")
     with pytest.raises(ValueError, match=r"finite values in `x`, Received: NaN or inf in 1 row\(s\), first at row 1"):
-        model.log_prob(np.array([[0.0, 1.0], [np.nan, 0.0]], "float32"))
+        model.log_prob(tf.constant(x) if as_tensor else x)

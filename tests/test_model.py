@@ -167,6 +167,9 @@ def small_maf():
         (lambda m: m.log_prob(np.array([[0.0, np.nan]])), "Expected finite values in `x`"),
         (lambda m: m.forward(np.array([[np.inf, 0.0]])), r"finite values in `z`, Received: NaN or inf in 1 row"),
         (lambda m: m.inverse(np.array([[1.0, 2.0], [0.0, np.nan]])), r"in 1 row\(s\), first at row 1"),
+        # Tensors are checked inside the compiled call, arrays before it: both name the row.
+        (lambda m: m.log_prob(tf.constant([[0.0, 1.0], [np.inf, 0.0]])), r"finite values in `x`.* first at row 1"),
+        (lambda m: m.forward(tf.constant([[np.nan, 0.0]])), r"finite values in `z`, Received: NaN or inf in 1 row"),
         (lambda m: m.log_prob(np.array([["a", "b"]])), "Expected `x` to hold numbers"),
         (lambda m: m.log_prob(np.zeros((2, 2)), context=np.zeros((2, 1))), "unconditional"),
         (lambda m: m.sample(-1), "Expected `num_samples` to be an int >= 0"),
