@@ -28,6 +28,9 @@ DEFAULT_FLAGS = (
     "--xla_cpu_use_xnnpack=true",
     "--xla_cpu_prefer_vector_width=512",
     "--xla_cpu_use_thunk_runtime=false",
+    "--xla_cpu_experimental_xnn_fusion_type=dot",
+    "--xla_cpu_experimental_onednn_fusion_type=dot",
+    "--xla_cpu_experimental_ynn_fusion_type=dot",
 )
 
 

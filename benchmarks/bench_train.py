@@ -252,6 +252,11 @@ def call_rates(functions: dict, items: int, repeats: int) -> dict:
     return {name: items / statistics.median(seconds) for name, seconds in call_times(functions, repeats).items()}
 
 
+def paired_ratio(times: list, reference_times: list) -> float:
+    """Median over turns of `reference / time`: each turn's two calls ran back to back, so drift cancels."""
+    return statistics.median(r / t for t, r in zip(times, reference_times, strict=True))
+
+
 def _read_back(result) -> None:
     tf.nest.map_structure(lambda tensor: tensor.numpy(), result)
 
@@ -303,7 +308,7 @@ def time_inference(model: kf.FlowModel, data: np.ndarray, args, baseline: tfd.Di
 
     Both get the same NumPy batch; the baseline's `log_prob` and `sample`
     are wrapped in `tf.function(jit_compile=True)`. Returns `{"ours": ...}`
-    and, given a baseline, `{"baseline": ...}`.
+    and, given a baseline, `{"baseline": ...}` and `{"paired": ...}` (`paired_ratio` of log_prob).
     """
     points = data[: args.num_points]
     num_samples = _num_samples(model.event_shape[0], args)
@@ -323,13 +328,18 @@ def time_inference(model: kf.FlowModel, data: np.ndarray, args, baseline: tfd.Di
         baseline_log_prob_again = tf.function(baseline.log_prob, jit_compile=True)
         log_prob["baseline_again"] = lambda: baseline_log_prob_again(points)
         sample["baseline"] = tf.function(lambda: baseline.sample(num_samples, seed=seed), jit_compile=True)
-    log_prob = call_rates(log_prob, len(points), args.repeats)
+    log_prob_times = call_times(log_prob, args.repeats)
+    log_prob = {name: len(points) / statistics.median(seconds) for name, seconds in log_prob_times.items()}
     sample = call_rates(sample, num_samples, args.repeats)
     result = {side: {"log_prob_points_per_s": log_prob[side], "sample_samples_per_s": sample[side]} for side in sample}
     for side, rates in result.items():
         log.info("  %-10s  log_prob %10.0f points/s   sample %10.0f samples/s", side, *rates.values())
     if baseline is not None:
         result["baseline"]["log_prob_again_points_per_s"] = log_prob["baseline_again"]
+        result["paired"] = {
+            f"log_prob_{name}_vs_baseline_xla": paired_ratio(log_prob_times[name], log_prob_times["baseline"])
+            for name in ("ours", "baseline_again")
+        }
     result["ours"].update(
         num_points=len(points),
         num_samples=num_samples,
@@ -484,6 +494,7 @@ def bench_one(preset: str, dim: int, args) -> dict:
         "log_prob_baseline_again_vs_baseline_xla": result["baseline"]["log_prob_again_points_per_s"]
         / result["baseline"]["log_prob_points_per_s"],
         "sample_vs_baseline_xla": result["ours"]["sample_samples_per_s"] / result["baseline"]["sample_samples_per_s"],
+        **{f"{key}_paired": value for key, value in inference["paired"].items()},
     }
     log.info("  ratios %s", json.dumps({k: v for k, v in result["ratios"].items() if isinstance(v, float)}))
     return result
@@ -522,7 +533,8 @@ def main(argv=None) -> None:
             "ratios: training vs baseline graph mode; log_prob and sample vs baseline XLA. "
             "log_prob_baseline_again_vs_baseline_xla: the baseline's log_prob compiled a second time and timed "
             "in the same turns, against the first: two copies of one program, so its distance from 1 is the "
-            "noise of this run's log_prob ratios."
+            "noise of this run's log_prob ratios. *_paired: the median over turns of the baseline's time over "
+            "the other's in the same turn, which cancels drift between turns."
         ),
         results,
         targets=targets,
