@@ -49,8 +49,12 @@ def _same_shapes(batch, first) -> tf.Tensor:
 
 def _padded_stack(arrays, size: int):
     """Each TensorArray stacked and zero-padded to `size` rows along the new leading axis."""
-    stacked = [array.stack() for array in arrays]
-    return [tf.pad(t, [[0, size - tf.shape(t)[0]]] + [[0, 0]] * (t.shape.rank - 1)) for t in stacked]
+    padded = []
+    for array in arrays:
+        stacked = array.stack()
+        padding = tf.zeros(tf.concat([[size - tf.shape(stacked)[0]], tf.shape(stacked)[1:]], 0), stacked.dtype)
+        padded.append(tf.concat([stacked, padding], 0))
+    return padded
 
 
 def make_fused_step_function(model: keras.Model, training: bool):

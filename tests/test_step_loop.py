@@ -1,5 +1,6 @@
 """`fit` and `evaluate` with several steps per call run them in one XLA program, with Keras' results."""
 
+import contextlib
 import functools
 
 import keras
@@ -111,3 +112,18 @@ def test_keras_loop_runs_where_steps_are_not_fused(compile_arguments, make_model
     assert np.all(np.isfinite(history.history["loss"]))
     if make_model is FlowWithOwnStep:
         assert history.history["steps_seen"] == [4.0, 8.0]  # the custom step's own logs reach Keras
+
+
+def test_fused_steps_run_under_a_one_device_strategy():
+    x = _rows(300)["x"]
+    weights = []
+    for strategy in (tf.distribute.OneDeviceStrategy("/cpu:0"), None):
+        keras.utils.set_random_seed(5)
+        with strategy.scope() if strategy else contextlib.nullcontext():
+            model = kf.MAF([2], num_flows=1, hidden_units=(8,))
+            model.compile(keras.optimizers.Adam(1e-2), steps_per_execution=16 if strategy else 1)
+        model.fit(x, epochs=2, batch_size=64, shuffle=False, verbose=0)
+        assert fuses_steps(model, training=True) == bool(strategy)
+        weights.append(model.get_weights())
+    for weight, expected in zip(*weights, strict=True):
+        np.testing.assert_allclose(weight, expected, rtol=1e-4, atol=1e-6)
