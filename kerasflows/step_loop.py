@@ -104,8 +104,8 @@ def make_fused_step_function(model: keras.Model, training: bool):
 
                 def take():
                     batch = tf.nest.flatten(optional.get_value())
-                    arrays_ = [array.write(count, t) for array, t in zip(arrays, batch, strict=True)]
-                    return count + 1, arrays_, pending, ended
+                    written = [array.write(count, t) for array, t in zip(arrays, batch, strict=True)]
+                    return count + 1, written, pending, ended
 
                 fits = tf.cond(
                     optional.has_value(),
