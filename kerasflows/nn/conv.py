@@ -5,6 +5,8 @@ from collections.abc import Sequence
 import keras
 from keras import ops
 
+from kerasflows.nn._output_order import checked_output_order, ordered_output
+
 
 @keras.saving.register_keras_serializable("kerasflows")
 class ConvNet(keras.layers.Layer):
@@ -22,6 +24,10 @@ class ConvNet(keras.layers.Layer):
             and the others 1x1.
         activation: hidden activation.
         context_size: width of a flat context, or None.
+        output_order: output unit `i` is the output layer's unit
+            `output_order[i]` (a permutation; None keeps the stored order).
+            Coupling layers use it to get each parameter's outputs side by
+            side while the weights keep the layout they were saved in.
 
     Example:
         >>> ConvNet(4, hidden_channels=(8, 8))(np.ones((2, 6, 6, 1), "float32")).shape
@@ -34,6 +40,7 @@ class ConvNet(keras.layers.Layer):
         hidden_channels: Sequence[int] = (128, 128),
         activation="relu",
         context_size: int | None = None,
+        output_order: Sequence[int] | None = None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -41,6 +48,7 @@ class ConvNet(keras.layers.Layer):
         self.hidden_channels = tuple(int(c) for c in hidden_channels)
         self.activation = activation
         self.context_size = context_size
+        self.output_order = checked_output_order(output_order, self.output_channels)
         self.hidden_layers = [
             keras.layers.Conv2D(
                 channels, 3 if index == 0 else 1, padding="same", activation=activation, dtype=self.dtype_policy
@@ -72,7 +80,7 @@ class ConvNet(keras.layers.Layer):
     def _network(self, h):
         for layer in self.hidden_layers:
             h = layer(h)
-        return self.output_layer(h)
+        return ordered_output(self.output_layer, h, self.output_order)
 
     def compute_output_shape(self, input_shape):
         return (*input_shape[:-1], self.output_channels)
@@ -84,4 +92,5 @@ class ConvNet(keras.layers.Layer):
             "hidden_channels": list(self.hidden_channels),
             "activation": self.activation,
             "context_size": self.context_size,
+            "output_order": self.output_order,
         }

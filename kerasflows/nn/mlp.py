@@ -5,6 +5,8 @@ from collections.abc import Sequence
 import keras
 from keras import ops
 
+from kerasflows.nn._output_order import checked_output_order, ordered_output
+
 
 @keras.saving.register_keras_serializable("kerasflows")
 class MLP(keras.layers.Layer):
@@ -18,6 +20,10 @@ class MLP(keras.layers.Layer):
         hidden_units: width of each hidden layer.
         activation: hidden activation.
         context_size: width of a flat context concatenated to the input, or None.
+        output_order: output unit `i` is the output layer's unit
+            `output_order[i]` (a permutation; None keeps the stored order).
+            Coupling layers use it to get each parameter's outputs side by
+            side while the weights keep the layout they were saved in.
 
     Example:
         >>> MLP(4, hidden_units=(8,))(np.ones((2, 3), "float32")).shape
@@ -30,6 +36,7 @@ class MLP(keras.layers.Layer):
         hidden_units: Sequence[int] = (128, 128),
         activation="relu",
         context_size: int | None = None,
+        output_order: Sequence[int] | None = None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -37,6 +44,7 @@ class MLP(keras.layers.Layer):
         self.hidden_units = tuple(int(h) for h in hidden_units)
         self.activation = activation
         self.context_size = context_size
+        self.output_order = checked_output_order(output_order, self.output_units)
         self.hidden_layers = [
             keras.layers.Dense(units, activation=activation, dtype=self.dtype_policy) for units in self.hidden_units
         ]
@@ -53,7 +61,7 @@ class MLP(keras.layers.Layer):
         h = x if self.context_size is None else ops.concatenate([x, ops.cast(context, x.dtype)], axis=-1)
         for layer in self.hidden_layers:
             h = layer(h)
-        return self.output_layer(h)
+        return ordered_output(self.output_layer, h, self.output_order)
 
     def compute_output_shape(self, input_shape):
         return (*input_shape[:-1], self.output_units)
@@ -65,4 +73,5 @@ class MLP(keras.layers.Layer):
             "hidden_units": list(self.hidden_units),
             "activation": self.activation,
             "context_size": self.context_size,
+            "output_order": self.output_order,
         }
