@@ -247,9 +247,14 @@ def call_times(functions: dict, repeats: int, warmup: int = 1) -> dict:
     return times
 
 
+def rates_per_s(times: dict, items: int) -> dict:
+    """Items/s of each function from the median of its call times."""
+    return {name: items / statistics.median(seconds) for name, seconds in times.items()}
+
+
 def call_rates(functions: dict, items: int, repeats: int) -> dict:
     """Items/s of each `function()` from the median of `repeats` calls taking turns (`call_times`)."""
-    return {name: items / statistics.median(seconds) for name, seconds in call_times(functions, repeats).items()}
+    return rates_per_s(call_times(functions, repeats), items)
 
 
 def paired_ratio(times: list, reference_times: list) -> float:
@@ -329,7 +334,7 @@ def time_inference(model: kf.FlowModel, data: np.ndarray, args, baseline: tfd.Di
         log_prob["baseline_again"] = lambda: baseline_log_prob_again(points)
         sample["baseline"] = tf.function(lambda: baseline.sample(num_samples, seed=seed), jit_compile=True)
     log_prob_times = call_times(log_prob, args.repeats)
-    log_prob = {name: len(points) / statistics.median(seconds) for name, seconds in log_prob_times.items()}
+    log_prob = rates_per_s(log_prob_times, len(points))
     sample = call_rates(sample, num_samples, args.repeats)
     result = {side: {"log_prob_points_per_s": log_prob[side], "sample_samples_per_s": sample[side]} for side in sample}
     for side, rates in result.items():
