@@ -16,6 +16,7 @@ from kerasflows.callbacks import with_progress_bar, with_training_callbacks
 from kerasflows.distribute import default_jit_compile, make_step_function, needs_replica_steps, scale_loss
 from kerasflows.distributions import StandardNormal
 from kerasflows.layers.base import FlowLayer, build_chain, chain, initialize_chain
+from kerasflows.row_buckets import RowBuckets, pad_rows, take_rows
 from kerasflows.step_loop import FusedSteps
 
 _INPUT_KEYS = ("x", "context")
@@ -137,6 +138,7 @@ class FlowModel(FusedSteps, keras.Model):
         self.bits_per_dim = bool(bits_per_dim)
         self._bits_per_dim_tracker = keras.metrics.Mean(name="bits_per_dim") if self.bits_per_dim else None
         self._compiled = _CompiledFunctions()
+        self._row_buckets = _CompiledFunctions()
         self.build((None, *self.event_shape))
 
     def _check_flow_contexts(self, flow_context_shape) -> None:
@@ -225,10 +227,29 @@ class FlowModel(FusedSteps, keras.Model):
         return bool(self.jit_compile) if self.compiled else True
 
     def _run(self, name: str, function, *args):
-        """Runs `function` XLA-compiled when called eagerly, inline when traced or `run_eagerly`."""
+        """Runs `function` XLA-compiled when called eagerly, inline when traced or `run_eagerly`.
+
+        `args` are row-aligned (data and context); eager XLA calls pad them to
+        the row count `_rows_for` gives and cut the results back.
+        """
         if not self._eager_call_is_compiled():
             return function(*args)
-        return self._function(name, function, self._xla())(*args)
+        compiled = self._function(name, function, self._xla())
+        rows = args[0].shape[0]
+        padded = self._rows_for(name, rows)
+        if padded == rows:
+            return compiled(*args)
+        return take_rows(compiled(*(pad_rows(value, padded) for value in args)), rows)
+
+    def _rows_for(self, name: str, rows: int) -> int:
+        """The row count an eager call of `name` on `rows` rows runs with (see `kerasflows.row_buckets`).
+
+        Padding needs XLA (graph mode compiles no program per shape) and flow
+        layers whose rows do not interact.
+        """
+        if not (self._xla() and all(flow.rows_independent for flow in self.flows)):
+            return rows
+        return self._row_buckets.setdefault(name, RowBuckets()).rows_for(rows)
 
     def _run_on_data(self, name: str, function, x, context, x_name: str = "x"):
         """`function(x, context)` as `_run` runs it, on inputs checked for shape, dtype, NaN and inf.
@@ -276,12 +297,21 @@ class FlowModel(FusedSteps, keras.Model):
         if not self._eager_call_is_compiled():
             return function(self._base_noise(num_samples, seed, context) * temperature, context)
         compiled = self._function(name, function, self._xla())
+        # One set of buckets per context row count: the program's shape holds both.
+        padded = self._rows_for(name if context is None else f"{name}_{context.shape[0]}", num_samples)
 
-        def on_noise(num_samples, seed, context, temperature):
-            return compiled(self._base_noise(num_samples, seed, context) * temperature, context)
+        def on_noise(num_samples, padded, seed, context, temperature):
+            z = self._base_noise(num_samples, seed, context) * temperature
+            if padded is None:
+                return compiled(z, context)
+            return take_rows(compiled(pad_rows(z, padded), context), num_samples)
 
         return self._function(f"{name}_on_noise", on_noise, False)(
-            tf.constant(num_samples, tf.int32), seed, context, temperature
+            tf.constant(num_samples, tf.int32),
+            None if padded == num_samples else tf.constant(padded, tf.int32),
+            seed,
+            context,
+            temperature,
         )
 
     def log_prob(self, x, context=None) -> tf.Tensor:
@@ -420,6 +450,7 @@ class FlowModel(FusedSteps, keras.Model):
             **kwargs,
         )
         self._compiled.clear()
+        self._row_buckets.clear()
 
     def compile_from_config(self, config):
         """Re-compiles a loaded model with its saved compile arguments."""

@@ -31,12 +31,16 @@ class FlowLayer(keras.layers.Layer, abc.ABC):
     A layer whose base side has another shape than its data side (a squeeze)
     overrides `compute_output_shape` (base to data) and `inverse_event_shape`
     (data to base); one with a data-dependent initialisation overrides
-    `needs_initialization` and `initialize`.
+    `needs_initialization` and `initialize`. One whose output for a row
+    depends on the other rows of the batch (an adaptive ODE solver's step
+    size) sets `rows_independent = False`, so that no call pads its batch.
 
     Args:
         context_shape: shape of one context row for a conditional layer, or
             None.
     """
+
+    rows_independent = True
 
     def __init__(self, context_shape: Sequence[int] | None = None, **kwargs):
         super().__init__(**kwargs)

@@ -119,6 +119,9 @@ class FFJORD(FlowLayer):
         >>> x, log_det = layer(np.zeros((4, 2), "float32"))
     """
 
+    # The solver's step sizes follow the error of the whole batch.
+    rows_independent = False
+
     def __init__(
         self,
         hidden_units: Sequence[int] = (64, 64),
