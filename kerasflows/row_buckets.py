@@ -1,7 +1,7 @@
 """Row-count buckets: eager XLA calls on batches of any size share a few compiled programs.
 
 XLA compiles one program per input shape: a new batch size costs an eager
-`log_prob` or `sample` of a preset 0.3-2 s. A function's first `EXACT_SIZES`
+`log_prob` or `sample` of a preset 0.3-3 s. A function's first `EXACT_SIZES`
 row counts compile as they are (a fixed batch and its short last batch lose
 nothing); later counts are zero-padded to the next bucket, four per doubling
 (16, 20, 24, 28, 32, 40, 48, ...), and the results cut back. Any stream of
