@@ -1,9 +1,9 @@
-"""A network's output units in another order than its output layer stores them."""
+"""Output layers that hold their units in another order than the one they are saved in."""
 
 from collections.abc import Sequence
 
 import keras
-from keras import ops
+import numpy as np
 
 
 def checked_output_order(output_order: Sequence[int] | None, output_units: int) -> list[int] | None:
@@ -22,17 +22,56 @@ def checked_output_order(output_order: Sequence[int] | None, output_units: int) 
     return order
 
 
-def ordered_output(layer: keras.layers.Layer, h, output_order: list[int] | None):
-    """`layer(h)[..., output_order]` for a `Dense` or stride-1 `Conv2D` layer, gathering its weights, not its output.
+class _PermutedStore:
+    """A layer's variable store seen with the last axis of every value taken in `order`."""
 
-    The gather acts on the kernel's and bias's output axis, so the result comes
-    out of the matmul (or convolution) already in order: its consumers read
-    each group of units contiguously rather than with a stride.
+    def __init__(self, store, order):
+        self.store, self.order = store, np.asarray(order)
+
+    def keys(self):
+        return self.store.keys()
+
+    def __len__(self):
+        return len(self.store)
+
+    def __getitem__(self, key):
+        return np.take(np.asarray(self.store[key]), self.order, axis=-1)
+
+    def __setitem__(self, key, value):
+        self.store[key] = np.take(keras.ops.convert_to_numpy(value), self.order, axis=-1)
+
+
+class _OrderedOutput:
+    """Mixin for a `Dense` or `Conv2D` output layer: unit `i` is saved as unit `output_order[i]`.
+
+    The variables hold the units in `output_order`, so a call reads each group
+    of units side by side with no gather; `save_own_variables` and
+    `load_own_variables` permute the kernel's and bias's output axis, so files
+    keep the saved order (`.keras` files written before load unchanged).
     """
+
+    def __init__(self, *args, output_order: list[int], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.output_order = output_order
+
+    def save_own_variables(self, store):
+        super().save_own_variables(_PermutedStore(store, np.argsort(self.output_order)))
+
+    def load_own_variables(self, store):
+        super().load_own_variables(_PermutedStore(store, self.output_order))
+
+
+class _OrderedDense(_OrderedOutput, keras.layers.Dense):
+    pass
+
+
+class _OrderedConv2D(_OrderedOutput, keras.layers.Conv2D):
+    pass
+
+
+def output_layer(layer_class: type, output_order: list[int] | None, *args, **kwargs) -> keras.layers.Layer:
+    """A `keras.layers.Dense` or `Conv2D` output layer, holding its units in `output_order` if given."""
     if output_order is None:
-        return layer(h)
-    kernel = ops.take(layer.kernel, output_order, axis=-1)
-    bias = ops.take(layer.bias, output_order, axis=-1)
-    if isinstance(layer, keras.layers.Conv2D):
-        return ops.conv(h, kernel, padding=layer.padding) + bias
-    return ops.matmul(h, kernel) + bias
+        return layer_class(*args, **kwargs)
+    ordered = {keras.layers.Dense: _OrderedDense, keras.layers.Conv2D: _OrderedConv2D}[layer_class]
+    return ordered(*args, output_order=output_order, **kwargs)

@@ -5,7 +5,7 @@ from collections.abc import Sequence
 import keras
 from keras import ops
 
-from kerasflows.nn._output_order import checked_output_order, ordered_output
+from kerasflows.nn._output_order import checked_output_order, output_layer
 
 
 @keras.saving.register_keras_serializable("kerasflows")
@@ -27,7 +27,8 @@ class ConvNet(keras.layers.Layer):
         output_order: output unit `i` is the output layer's unit
             `output_order[i]` (a permutation; None keeps the stored order).
             Coupling layers use it to get each parameter's outputs side by
-            side while the weights keep the layout they were saved in.
+            side; the output layer holds its units in this order and saves
+            them in the stored one, so saved weights keep their meaning.
 
     Example:
         >>> ConvNet(4, hidden_channels=(8, 8))(np.ones((2, 6, 6, 1), "float32")).shape
@@ -55,8 +56,14 @@ class ConvNet(keras.layers.Layer):
             )
             for index, channels in enumerate(self.hidden_channels)
         ]
-        self.output_layer = keras.layers.Conv2D(
-            self.output_channels, 3, padding="same", kernel_initializer="zeros", dtype=self.dtype_policy
+        self.output_layer = output_layer(
+            keras.layers.Conv2D,
+            self.output_order,
+            self.output_channels,
+            3,
+            padding="same",
+            kernel_initializer="zeros",
+            dtype=self.dtype_policy,
         )
 
     def build(self, input_shape):
@@ -80,7 +87,7 @@ class ConvNet(keras.layers.Layer):
     def _network(self, h):
         for layer in self.hidden_layers:
             h = layer(h)
-        return ordered_output(self.output_layer, h, self.output_order)
+        return self.output_layer(h)
 
     def compute_output_shape(self, input_shape):
         return (*input_shape[:-1], self.output_channels)

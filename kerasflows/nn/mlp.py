@@ -5,7 +5,7 @@ from collections.abc import Sequence
 import keras
 from keras import ops
 
-from kerasflows.nn._output_order import checked_output_order, ordered_output
+from kerasflows.nn._output_order import checked_output_order, output_layer
 
 
 @keras.saving.register_keras_serializable("kerasflows")
@@ -23,7 +23,8 @@ class MLP(keras.layers.Layer):
         output_order: output unit `i` is the output layer's unit
             `output_order[i]` (a permutation; None keeps the stored order).
             Coupling layers use it to get each parameter's outputs side by
-            side while the weights keep the layout they were saved in.
+            side; the output layer holds its units in this order and saves
+            them in the stored one, so saved weights keep their meaning.
 
     Example:
         >>> MLP(4, hidden_units=(8,))(np.ones((2, 3), "float32")).shape
@@ -48,7 +49,13 @@ class MLP(keras.layers.Layer):
         self.hidden_layers = [
             keras.layers.Dense(units, activation=activation, dtype=self.dtype_policy) for units in self.hidden_units
         ]
-        self.output_layer = keras.layers.Dense(self.output_units, kernel_initializer="zeros", dtype=self.dtype_policy)
+        self.output_layer = output_layer(
+            keras.layers.Dense,
+            self.output_order,
+            self.output_units,
+            kernel_initializer="zeros",
+            dtype=self.dtype_policy,
+        )
 
     def build(self, input_shape):
         width = input_shape[-1] + (self.context_size or 0)
@@ -61,7 +68,7 @@ class MLP(keras.layers.Layer):
         h = x if self.context_size is None else ops.concatenate([x, ops.cast(context, x.dtype)], axis=-1)
         for layer in self.hidden_layers:
             h = layer(h)
-        return ordered_output(self.output_layer, h, self.output_order)
+        return self.output_layer(h)
 
     def compute_output_shape(self, input_shape):
         return (*input_shape[:-1], self.output_units)
