@@ -31,9 +31,6 @@ class _PermutedStore:
     def keys(self):
         return self.store.keys()
 
-    def __len__(self):
-        return len(self.store)
-
     def __getitem__(self, key):
         return np.take(np.asarray(self.store[key]), self.order, axis=-1)
 
