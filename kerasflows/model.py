@@ -24,8 +24,8 @@ _INPUT_KEYS = ("x", "context")
 DEFAULT_STEPS_PER_EXECUTION = 16
 
 
-class _CompiledFunctions(dict):
-    """Traced `tf.function`s by name; a plain container that TF object tracking skips."""
+class _UntrackedDict(dict):
+    """A plain dict that TF object tracking skips: the model's traced `tf.function`s and their row buckets."""
 
 
 def _split_inputs(inputs):
@@ -137,8 +137,8 @@ class FlowModel(FusedSteps, keras.Model):
         check_same_dtype([*self.flows, self.base], self.compute_dtype)
         self.bits_per_dim = bool(bits_per_dim)
         self._bits_per_dim_tracker = keras.metrics.Mean(name="bits_per_dim") if self.bits_per_dim else None
-        self._compiled = _CompiledFunctions()
-        self._row_buckets = _CompiledFunctions()
+        self._compiled = _UntrackedDict()
+        self._row_buckets = _UntrackedDict()
         self.build((None, *self.event_shape))
 
     def _check_flow_contexts(self, flow_context_shape) -> None:
