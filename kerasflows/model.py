@@ -16,6 +16,7 @@ from kerasflows.callbacks import with_progress_bar, with_training_callbacks
 from kerasflows.distribute import default_jit_compile, make_step_function, needs_replica_steps, scale_loss
 from kerasflows.distributions import StandardNormal
 from kerasflows.layers.base import FlowLayer, build_chain, chain, initialize_chain
+from kerasflows.row_blocks import in_blocks, runs_in_blocks, whole_blocks
 from kerasflows.row_buckets import RowBuckets, pad_rows, take_rows
 from kerasflows.step_loop import FusedSteps
 
@@ -63,6 +64,26 @@ def embedded_context_shape(context_embedding: keras.layers.Layer | None, context
         return None if context_shape is None else tuple(int(d) for d in context_shape)
     zeros = ops.zeros((1, *context_shape), dtype=context_embedding.compute_dtype)
     return tuple(int(d) for d in ops.shape(context_embedding(zeros))[1:])
+
+
+def _with_finite_flag(function):
+    """`function(*args)` on `args` with NaN and inf zeroed, and whether all their entries were finite.
+
+    Zeroed first: an ODE solver would never finish on NaN.
+    """
+
+    def flagged(*args):
+        finite = tf.constant(True)
+        cleaned = []
+        for value in args:
+            if value is not None:
+                value_finite = tf.math.is_finite(value)
+                finite = tf.logical_and(finite, tf.reduce_all(value_finite))
+                value = tf.where(value_finite, value, tf.zeros_like(value))
+            cleaned.append(value)
+        return function(*cleaned), finite
+
+    return flagged
 
 
 def _stateless_seed(seed) -> tf.Tensor:
@@ -226,30 +247,40 @@ class FlowModel(FusedSteps, keras.Model):
     def _xla(self) -> bool:
         return bool(self.jit_compile) if self.compiled else True
 
-    def _run(self, name: str, function, *args):
+    def _run(self, name: str, function, *args, flag_finite: bool = False):
         """Runs `function` XLA-compiled when called eagerly, inline when traced or `run_eagerly`.
 
         `args` are row-aligned (data and context); eager XLA calls pad them to
-        the row count `_rows_for` gives and cut the results back.
+        the rows `_row_layout` gives, run large ones in blocks, and cut the
+        results back. `flag_finite` zeroes non-finite entries of `args` first
+        and returns `(result, all entries finite)`.
         """
         if not self._eager_call_is_compiled():
-            return function(*args)
-        compiled = self._function(name, function, self._xla())
+            return _with_finite_flag(function)(*args) if flag_finite else function(*args)
         rows = args[0].shape[0]
-        padded = self._rows_for(name, rows)
+        padded, blocked = self._row_layout(name, rows)
+        if blocked:
+            name, function = f"{name}_blocks", in_blocks(function, len(args))
+        if flag_finite:
+            name, function = f"{name}_checked", _with_finite_flag(function)
+        compiled = self._function(name, function, self._xla())
         if padded == rows:
             return compiled(*args)
         return take_rows(compiled(*(pad_rows(value, padded) for value in args)), rows)
 
-    def _rows_for(self, name: str, rows: int) -> int:
-        """The row count an eager call of `name` on `rows` rows runs with (see `kerasflows.row_buckets`).
+    def _row_layout(self, name: str, rows: int) -> tuple[int, bool]:
+        """The rows an eager call of `name` on `rows` rows runs with, and whether in blocks.
 
-        Padding needs XLA (graph mode compiles no program per shape) and flow
-        layers whose rows do not interact.
+        See `kerasflows.row_buckets` and `kerasflows.row_blocks`. Both need
+        XLA (graph mode compiles no program per shape) and flow layers whose
+        rows do not interact.
         """
         if not (self._xla() and all(flow.rows_independent for flow in self.flows)):
-            return rows
-        return self._row_buckets.setdefault(name, RowBuckets()).rows_for(rows)
+            return rows, False
+        padded = self._row_buckets.setdefault(name, RowBuckets()).rows_for(rows)
+        if not runs_in_blocks(padded):
+            return padded, False
+        return whole_blocks(padded), True
 
     def _run_on_data(self, name: str, function, x, context, x_name: str = "x"):
         """`function(x, context)` as `_run` runs it, on inputs checked for shape, dtype, NaN and inf.
@@ -266,19 +297,7 @@ class FlowModel(FusedSteps, keras.Model):
         x, context = self._check_inputs(x, context, name=x_name, finite=on_host)
         if on_host:
             return self._run(name, function, x, context)
-
-        def finite_part(value):
-            finite = tf.math.is_finite(value)
-            return tf.where(finite, value, tf.zeros_like(value)), tf.reduce_all(finite)
-
-        def checked(x, context):
-            x, finite = finite_part(x)
-            if context is not None:
-                context, finite_context = finite_part(context)
-                finite = tf.logical_and(finite, finite_context)
-            return function(x, context), finite
-
-        result, finite = self._run(f"{name}_checked", checked, x, context)
+        result, finite = self._run(name, function, x, context, flag_finite=True)
         if tf.executing_eagerly() and not bool(finite):
             check_finite(x, x_name)
             if context is not None:
@@ -296,9 +315,11 @@ class FlowModel(FusedSteps, keras.Model):
         temperature = tf.constant(temperature, self.compute_dtype)
         if not self._eager_call_is_compiled():
             return function(self._base_noise(num_samples, seed, context) * temperature, context)
-        compiled = self._function(name, function, self._xla())
         # One set of buckets per context row count: the program's shape holds both.
-        padded = self._rows_for(name if context is None else f"{name}_{context.shape[0]}", num_samples)
+        padded, blocked = self._row_layout(name if context is None else f"{name}_{context.shape[0]}", num_samples)
+        if blocked:
+            name, function = f"{name}_blocks", in_blocks(function, 1)
+        compiled = self._function(name, function, self._xla())
 
         def on_noise(num_samples, padded, seed, context, temperature):
             z = self._base_noise(num_samples, seed, context) * temperature
