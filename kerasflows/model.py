@@ -257,13 +257,12 @@ class FlowModel(FusedSteps, keras.Model):
         """
         if not self._eager_call_is_compiled():
             return _with_finite_flag(function)(*args) if flag_finite else function(*args)
+        name = f"{name}_checked" if flag_finite else name
         rows = args[0].shape[0]
         padded, blocked = self._row_layout(name, rows)
         if blocked:
             name, function = f"{name}_blocks", in_blocks(function, len(args))
-        if flag_finite:
-            name, function = f"{name}_checked", _with_finite_flag(function)
-        compiled = self._function(name, function, self._xla())
+        compiled = self._function(name, _with_finite_flag(function) if flag_finite else function, self._xla())
         if padded == rows:
             return compiled(*args)
         return take_rows(compiled(*(pad_rows(value, padded) for value in args)), rows)

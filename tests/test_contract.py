@@ -8,6 +8,7 @@ from flows import ENTRIES, base_log_prob, build, eager, inputs, latents
 from registry import FIXED_MAPS, PERMUTATIONS, QUANTIZED, ROTATIONS, TOLERANCES
 
 import kerasflows as kf
+from kerasflows import row_blocks
 
 NAMES = sorted(ENTRIES)
 DTYPES = ["float64", "float32"]
@@ -74,6 +75,19 @@ def test_xla_and_graph_match_eager(name):
     sample_context = None if context is None else context[:2]
     eager_samples = model._samples_from_noise(model._base_noise(5, seed, sample_context), sample_context)
     np.testing.assert_allclose(model.sample(5, sample_context, seed=[3, 4]), eager_samples, atol=1e-4, rtol=1e-4)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_row_blocks_match_one_program(name, monkeypatch):
+    """Large eager calls run in row blocks (`kerasflows.row_blocks`), shrunk here to 4 rows: eager results."""
+    monkeypatch.setattr(row_blocks, "BLOCK_ROWS", 4)
+    monkeypatch.setattr(row_blocks, "FIRST_BLOCKED_ROWS", 8)
+    monkeypatch.setattr(row_blocks, "runs_on_cpu", lambda: True)
+    model = build(name)
+    x, context = inputs(name, batch=10)  # 3 blocks, the last one padded
+    np.testing.assert_allclose(model.log_prob(x, context), model._log_prob(x, context), atol=1e-5, rtol=1e-5)
+    blocked = {key for key, _ in model._compiled if key.endswith("_blocks")}
+    assert blocked == ({"log_prob_checked_blocks"} if all(flow.rows_independent for flow in model.flows) else set())
 
 
 @pytest.mark.parametrize("name", NAMES)

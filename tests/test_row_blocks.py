@@ -72,7 +72,7 @@ def test_blocked_tensor_calls_are_checked_and_name_a_bad_row_in_a_later_block():
     model = _random_maf()
     x = np.random.default_rng(2).normal(size=(ROWS, 3)).astype("float32")
     np.testing.assert_allclose(model.log_prob(tf.constant(x)), model.log_prob(x), rtol=1e-6, atol=1e-6)
-    assert ("log_prob_blocks_checked", True) in model._compiled
+    assert ("log_prob_checked_blocks", True) in model._compiled
     x[ROWS - 5, 2] = np.inf
     with pytest.raises(ValueError, match=f"first at row {ROWS - 5}"):
         model.log_prob(tf.constant(x))
