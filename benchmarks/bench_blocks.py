@@ -3,8 +3,8 @@
 For MAF and RealNVP presets (fresh weights, 5 flows, 2x128 hidden) at each of `--rows` batch sizes, four
 calls take turns on the same NumPy batch, `--repeats` times:
 
-* `ours`: `model.log_prob` of a model new to this size (so its row count is not rounded up to a bucket),
-  which runs batches of `FIRST_BLOCKED_ROWS` rows or more block by block;
+* `ours`: `model.log_prob` of a model new to this size (padded to whole blocks, not to a bucket), which
+  runs batches of `FIRST_BLOCKED_ROWS` rows or more block by block;
 * `whole`: our `_log_prob` in `tf.function(jit_compile=True)`, one program over the whole batch (and
   none of `log_prob`'s input checks);
 * `baseline`, `baseline_again`: bench_train's TFP baseline compiled with `jit_compile=True`, twice (A/A).
@@ -40,7 +40,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--dims", default="16,64", help="comma-separated event sizes D")
     parser.add_argument("--num-flows", type=int, default=5)
     parser.add_argument("--hidden-units", default="128,128", help="comma-separated hidden widths")
-    parser.add_argument("--rows", default="8192,10000,20000,50000,100000", help="comma-separated batch sizes")
+    parser.add_argument("--rows", default="10000,20000,50000,100000", help="comma-separated batch sizes")
     parser.add_argument("--repeats", type=int, default=21, help="timed calls of each side per size")
     parser.add_argument("--memory-rows", type=int, default=200_000, help="batch of the peak-memory runs; 0: none")
     parser.add_argument("--memory-child", choices=("ours", "whole"), help=argparse.SUPPRESS)

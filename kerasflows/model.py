@@ -16,7 +16,7 @@ from kerasflows.callbacks import with_progress_bar, with_training_callbacks
 from kerasflows.distribute import default_jit_compile, make_step_function, needs_replica_steps, scale_loss
 from kerasflows.distributions import StandardNormal
 from kerasflows.layers.base import FlowLayer, build_chain, chain, initialize_chain
-from kerasflows.row_blocks import block_rows_for, in_blocks, runs_in_blocks
+from kerasflows.row_blocks import in_blocks, runs_in_blocks, whole_blocks
 from kerasflows.row_buckets import RowBuckets, pad_rows, take_rows
 from kerasflows.step_loop import FusedSteps
 
@@ -259,28 +259,27 @@ class FlowModel(FusedSteps, keras.Model):
             return _with_finite_flag(function)(*args) if flag_finite else function(*args)
         name = f"{name}_checked" if flag_finite else name
         rows = args[0].shape[0]
-        padded, block_rows = self._row_layout(name, rows)
-        if block_rows:
-            name, function = f"{name}_blocks_{block_rows}", in_blocks(function, len(args), block_rows)
+        padded, blocked = self._row_layout(name, rows)
+        if blocked:
+            name, function = f"{name}_blocks", in_blocks(function, len(args))
         compiled = self._function(name, _with_finite_flag(function) if flag_finite else function, self._xla())
         if padded == rows:
             return compiled(*args)
         return take_rows(compiled(*(pad_rows(value, padded) for value in args)), rows)
 
-    def _row_layout(self, name: str, rows: int) -> tuple[int, int | None]:
-        """The rows an eager call of `name` on `rows` rows runs with, and its rows per block (None: one block).
+    def _row_layout(self, name: str, rows: int) -> tuple[int, bool]:
+        """The rows an eager call of `name` on `rows` rows runs with, and whether in blocks.
 
         See `kerasflows.row_buckets` and `kerasflows.row_blocks`. Both need
         XLA (graph mode compiles no program per shape) and flow layers whose
         rows do not interact.
         """
         if not (self._xla() and all(flow.rows_independent for flow in self.flows)):
-            return rows, None
+            return rows, False
         padded = self._row_buckets.setdefault(name, RowBuckets()).rows_for(rows)
         if not runs_in_blocks(padded):
-            return padded, None
-        block_rows = block_rows_for(padded)
-        return -(-padded // block_rows) * block_rows, block_rows
+            return padded, False
+        return whole_blocks(padded), True
 
     def _run_on_data(self, name: str, function, x, context, x_name: str = "x"):
         """`function(x, context)` as `_run` runs it, on inputs checked for shape, dtype, NaN and inf.
@@ -316,9 +315,9 @@ class FlowModel(FusedSteps, keras.Model):
         if not self._eager_call_is_compiled():
             return function(self._base_noise(num_samples, seed, context) * temperature, context)
         # One set of buckets per context row count: the program's shape holds both.
-        padded, block_rows = self._row_layout(name if context is None else f"{name}_{context.shape[0]}", num_samples)
-        if block_rows:
-            name, function = f"{name}_blocks_{block_rows}", in_blocks(function, 1, block_rows)
+        padded, blocked = self._row_layout(name if context is None else f"{name}_{context.shape[0]}", num_samples)
+        if blocked:
+            name, function = f"{name}_blocks", in_blocks(function, 1)
         compiled = self._function(name, function, self._xla())
 
         def on_noise(num_samples, padded, seed, context, temperature):

@@ -1,15 +1,13 @@
-"""Row blocks: large eager XLA calls on CPU run a few thousand rows at a time, in one compiled loop.
+"""Row blocks: large eager XLA calls on CPU run `BLOCK_ROWS` rows at a time, in one compiled loop.
 
 An XLA program over a whole batch holds every layer's activations for all
 its rows, `[rows, hidden]` each: past a few thousand rows they spill out of
 the CPU's caches, and memory grows with the batch. From `FIRST_BLOCKED_ROWS`
-rows on, a call splits its rows into `rows // BLOCK_ROWS` equal blocks
-(`BLOCK_ROWS` to `2 * BLOCK_ROWS - 1` rows each; zero rows pad the last one,
-fewer than there are blocks) and runs as an XLA while loop over them,
-one block per iteration: the same per-row results, the activations of one
-block in memory, and a faster call (`benchmarks/bench_blocks.py`; smaller
-blocks ran slower than whole batches). Accelerators keep whole batches: they
-want wide matmuls, and their memory is not a cache hierarchy of this size.
+rows on, a call is zero-padded to whole blocks and runs as an XLA while loop
+over them, one block per iteration: the same per-row results, the
+activations of one block in memory, and a faster call
+(`benchmarks/bench_blocks.py`). Accelerators keep whole batches: they want
+wide matmuls, and their memory is not a cache hierarchy of this size.
 """
 
 import functools
@@ -17,7 +15,7 @@ import functools
 import tensorflow as tf
 
 BLOCK_ROWS = 4096
-FIRST_BLOCKED_ROWS = 2 * BLOCK_ROWS
+FIRST_BLOCKED_ROWS = 4 * BLOCK_ROWS
 
 
 @functools.cache
@@ -31,23 +29,35 @@ def runs_in_blocks(rows: int) -> bool:
     return rows >= FIRST_BLOCKED_ROWS and runs_on_cpu()
 
 
-def block_rows_for(rows: int) -> int:
-    """Rows per block for a call on `rows` rows: `rows // BLOCK_ROWS` blocks, as equal as can be."""
-    num_blocks = rows // BLOCK_ROWS
-    return -(-rows // num_blocks)
+def whole_blocks(rows: int) -> int:
+    """`rows` rounded up to a multiple of `BLOCK_ROWS`."""
+    return -(-rows // BLOCK_ROWS) * BLOCK_ROWS
 
 
-def in_blocks(function, num_split: int, block_rows: int):
-    """`function(*args)` computed block by block of `block_rows` rows in a while loop.
+def _rows_to_blocks(value: tf.Tensor) -> tf.Tensor:
+    """`[rows, ...]` -> `[rows / BLOCK_ROWS, BLOCK_ROWS, ...]`; the row count may be known only at run time."""
+    blocks = tf.reshape(value, tf.concat([[-1, BLOCK_ROWS], tf.shape(value)[1:]], axis=0))
+    blocks.set_shape([None, BLOCK_ROWS, *value.shape[1:]])
+    return blocks
 
-    The first `num_split` args (None allowed) have a multiple of `block_rows`
+
+def _blocks_to_rows(value: tf.Tensor) -> tf.Tensor:
+    rows = tf.reshape(value, tf.concat([[-1], tf.shape(value)[2:]], axis=0))
+    rows.set_shape([None, *value.shape[2:]])
+    return rows
+
+
+def in_blocks(function, num_split: int):
+    """`function(*args)` computed block by block of `BLOCK_ROWS` rows in a while loop.
+
+    The first `num_split` args (None allowed) have a multiple of `BLOCK_ROWS`
     rows and are split; the others go whole to every block. Every result
     must have one row per input row.
     """
 
     def blocked(*args):
         split, whole = args[:num_split], args[num_split:]
-        blocks = [_rows_to_blocks(value, block_rows) for value in split if value is not None]
+        blocks = [_rows_to_blocks(value) for value in split if value is not None]
 
         def one_block(block):
             block = iter(block)
@@ -61,17 +71,3 @@ def in_blocks(function, num_split: int, block_rows: int):
         return tf.nest.map_structure(_blocks_to_rows, results)
 
     return blocked
-
-
-def _rows_to_blocks(value: tf.Tensor, block_rows: int) -> tf.Tensor:
-    """`[rows, ...]` -> `[rows / block_rows, block_rows, ...]`; the row count may be known only at run time."""
-    blocks = tf.reshape(value, tf.concat([[-1, block_rows], tf.shape(value)[1:]], axis=0))
-    blocks.set_shape([None, block_rows, *value.shape[1:]])
-    return blocks
-
-
-def _blocks_to_rows(value: tf.Tensor) -> tf.Tensor:
-    """`[blocks, block_rows, ...]` -> `[blocks * block_rows, ...]`."""
-    rows = tf.reshape(value, tf.concat([[-1], tf.shape(value)[2:]], axis=0))
-    rows.set_shape([None, *value.shape[2:]])
-    return rows

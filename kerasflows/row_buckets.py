@@ -25,7 +25,7 @@ def bucket(rows: int) -> int:
 
 
 class RowBuckets:
-    """The row counts one compiled function has run with, and the count for the next call."""
+    """The row counts one compiled method has run with (before rounding to row blocks), and the next call's count."""
 
     def __init__(self):
         self.compiled: set[int] = set()

@@ -6,9 +6,10 @@ import tensorflow as tf
 
 import kerasflows as kf
 from kerasflows import row_blocks
-from kerasflows.row_blocks import BLOCK_ROWS, FIRST_BLOCKED_ROWS, block_rows_for, in_blocks
+from kerasflows.row_blocks import BLOCK_ROWS, FIRST_BLOCKED_ROWS, in_blocks, whole_blocks
+from kerasflows.row_buckets import bucket
 
-ROWS = FIRST_BLOCKED_ROWS + 3 * BLOCK_ROWS // 2 + 2  # 3 blocks of 4,780 rows: 2 rows of padding
+ROWS = FIRST_BLOCKED_ROWS + 3 * BLOCK_ROWS // 2  # 4.5 blocks
 
 
 @pytest.fixture(autouse=True)
@@ -25,21 +26,17 @@ def _random_maf(**kwargs):
     return model
 
 
-def test_blocks_start_at_the_threshold():
+def test_blocks_start_at_the_threshold_and_buckets_there_are_whole_blocks():
     assert not row_blocks.runs_in_blocks(FIRST_BLOCKED_ROWS - 1)
     assert row_blocks.runs_in_blocks(FIRST_BLOCKED_ROWS)
-
-
-@pytest.mark.parametrize("rows", [FIRST_BLOCKED_ROWS, 10_000, 3 * BLOCK_ROWS - 1, 50_001])
-def test_rows_split_into_equal_blocks_of_one_to_two_block_rows(rows):
-    block_rows = block_rows_for(rows)
-    num_blocks = -(-rows // block_rows)
-    assert num_blocks == rows // BLOCK_ROWS and BLOCK_ROWS <= block_rows < 2 * BLOCK_ROWS
-    assert num_blocks * block_rows - rows < num_blocks
+    assert [whole_blocks(r) for r in (1, BLOCK_ROWS, BLOCK_ROWS + 1)] == [BLOCK_ROWS, BLOCK_ROWS, 2 * BLOCK_ROWS]
+    # Bucketed sizes need no padding beyond their bucket's.
+    for rows in range(FIRST_BLOCKED_ROWS, 2**22, 9973):
+        assert bucket(rows) % BLOCK_ROWS == 0
 
 
 def test_in_blocks_splits_the_first_args_and_passes_the_others_whole():
-    x = tf.random.stateless_normal([3 * 5, 2], seed=[0, 1])
+    x = tf.reshape(tf.range(2 * BLOCK_ROWS * 2, dtype=tf.float32), [2 * BLOCK_ROWS, 2])
     calls = []
 
     def function(x, none, scale):
@@ -47,14 +44,10 @@ def test_in_blocks_splits_the_first_args_and_passes_the_others_whole():
         assert none is None
         return x * scale, tf.reduce_sum(x, axis=1)
 
-    y, total = tf.function(in_blocks(function, 2, block_rows=5), jit_compile=True)(x, None, tf.constant(3.0))
-    np.testing.assert_allclose(y, 3.0 * x.numpy(), rtol=1e-6)
-    np.testing.assert_allclose(total, x.numpy().sum(axis=1), rtol=1e-6)
-    assert calls and all(shape == (5, 2) for shape in calls)
-
-
-def _blocked_methods(model) -> set:
-    return {key.split("_blocks_")[0] for key, _ in model._compiled if "_blocks_" in key}
+    y, total = tf.function(in_blocks(function, 2))(x, None, tf.constant(3.0))
+    np.testing.assert_array_equal(y, 3.0 * x.numpy())
+    np.testing.assert_array_equal(total, x.numpy().sum(axis=1))
+    assert all(shape == (BLOCK_ROWS, 2) for shape in calls)
 
 
 def test_blocked_log_prob_forward_and_inverse_equal_one_whole_program():
@@ -71,7 +64,7 @@ def test_blocked_log_prob_forward_and_inverse_equal_one_whole_program():
         assert y.shape == (ROWS, 3) and log_det.shape == (ROWS,)
         np.testing.assert_allclose(y, y_whole, rtol=1e-6, atol=1e-6)
         np.testing.assert_allclose(log_det, log_det_whole, rtol=1e-6, atol=1e-6)
-    assert _blocked_methods(model) == {"log_prob", "inverse", "forward"}
+    assert {("log_prob_blocks", True), ("inverse_blocks", True), ("forward_blocks", True)} <= set(model._compiled)
     assert ("log_prob", True) not in model._compiled
 
 
@@ -79,7 +72,7 @@ def test_blocked_tensor_calls_are_checked_and_name_a_bad_row_in_a_later_block():
     model = _random_maf()
     x = np.random.default_rng(2).normal(size=(ROWS, 3)).astype("float32")
     np.testing.assert_allclose(model.log_prob(tf.constant(x)), model.log_prob(x), rtol=1e-6, atol=1e-6)
-    assert _blocked_methods(model) == {"log_prob", "log_prob_checked"}
+    assert ("log_prob_checked_blocks", True) in model._compiled
     x[ROWS - 5, 2] = np.inf
     with pytest.raises(ValueError, match=f"first at row {ROWS - 5}"):
         model.log_prob(tf.constant(x))
@@ -89,7 +82,7 @@ def test_blocked_samples_are_the_same_draws(monkeypatch):
     blocked = _random_maf()
     samples = blocked.sample(ROWS, seed=4)
     x, log_q = blocked.sample_and_log_prob(ROWS, seed=4)
-    assert _blocked_methods(blocked) >= {"sample", "sample_and_log_prob"}
+    assert ("sample_blocks", True) in blocked._compiled
     monkeypatch.setattr(row_blocks, "FIRST_BLOCKED_ROWS", 10 * ROWS)
     whole = _random_maf()  # the same weights
     np.testing.assert_allclose(samples, whole.sample(ROWS, seed=4), rtol=1e-6, atol=1e-6)
@@ -107,7 +100,7 @@ def test_conditional_calls_block_data_with_context_and_samples_under_one_context
     np.testing.assert_allclose(model.log_prob(x, context), whole(x, context), rtol=1e-6, atol=1e-6)
     samples = model.sample(FIRST_BLOCKED_ROWS, context=context[:2], seed=5)
     assert samples.shape == (FIRST_BLOCKED_ROWS, 2, 3)
-    assert _blocked_methods(model) >= {"log_prob", "sample"}
+    assert {("log_prob_blocks", True), ("sample_blocks", True)} <= set(model._compiled)
     monkeypatch.setattr(row_blocks, "FIRST_BLOCKED_ROWS", 10 * ROWS)
     unblocked = _random_maf(context_shape=[2])
     np.testing.assert_allclose(
@@ -120,9 +113,7 @@ def test_no_blocks_without_xla_with_rows_that_interact_or_off_cpu(monkeypatch):
     graph_mode.compile("adam", jit_compile=False)
     ffjord = kf.FFJORD([2], hidden_units=(8,))
     for model in (graph_mode, ffjord):
-        assert model._row_layout("log_prob", ROWS) == (ROWS, None)
-    block_rows = block_rows_for(ROWS)
-    padded = 3 * block_rows
-    assert kf.MAF([2], num_flows=1, hidden_units=(8,))._row_layout("log_prob", ROWS) == (padded, block_rows)
+        assert model._row_layout("log_prob", ROWS) == (ROWS, False)
+    assert kf.MAF([2], num_flows=1, hidden_units=(8,))._row_layout("log_prob", ROWS) == (whole_blocks(ROWS), True)
     monkeypatch.setattr(row_blocks, "runs_on_cpu", lambda: False)
-    assert kf.MAF([2], num_flows=1, hidden_units=(8,))._row_layout("log_prob", ROWS) == (ROWS, None)
+    assert kf.MAF([2], num_flows=1, hidden_units=(8,))._row_layout("log_prob", ROWS) == (ROWS, False)

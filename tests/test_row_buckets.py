@@ -112,6 +112,6 @@ def test_no_padding_without_xla_or_with_rows_that_interact():
     ffjord = kf.FFJORD([2], hidden_units=(8,))
     for model in (graph_mode, ffjord):
         for rows in range(1, EXACT_SIZES + 3):
-            assert model._row_layout("log_prob", rows) == (rows, None)
+            assert model._row_layout("log_prob", rows) == (rows, False)
     assert not kf.layers.FFJORD.rows_independent
     assert kf.layers.MaskedAutoregressive.rows_independent
