@@ -42,6 +42,7 @@ def _rows_to_blocks(value: tf.Tensor) -> tf.Tensor:
 
 
 def _blocks_to_rows(value: tf.Tensor) -> tf.Tensor:
+    """`[blocks, BLOCK_ROWS, ...]` -> `[blocks * BLOCK_ROWS, ...]`."""
     rows = tf.reshape(value, tf.concat([[-1], tf.shape(value)[2:]], axis=0))
     rows.set_shape([None, *value.shape[2:]])
     return rows
