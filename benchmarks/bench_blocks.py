@@ -26,10 +26,9 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
-from bench_train import PRESETS, build_baseline, call_times, make_data, paired_ratio, print_report  # noqa: E402
+from bench_train import build_baseline, build_ours, call_times, make_data, paired_ratio, print_report  # noqa: E402
 
 from kerasflows import row_blocks  # noqa: E402
 
@@ -50,11 +49,6 @@ def parse_args(argv=None) -> argparse.Namespace:
     args.rows = [int(r) for r in args.rows.split(",")]
     args.hidden_units = tuple(int(h) for h in args.hidden_units.split(","))
     return args
-
-
-def build_ours(preset: str, dim: int, args):
-    keras.utils.set_random_seed(0)
-    return PRESETS[preset]([dim], num_flows=args.num_flows, hidden_units=args.hidden_units)
 
 
 def time_sizes(preset: str, dim: int, args) -> list:
