@@ -11,13 +11,14 @@ from keras import ops
 from tensorflow_probability import bijectors as tfb
 from tensorflow_probability import distributions as tfd
 
-from kerasflows._validation import check_batch, check_finite, check_full_precision, check_same_dtype
+from kerasflows._validation import check_batch, check_finite, check_full_precision, check_same_dtype, is_tensor
 from kerasflows.callbacks import with_progress_bar, with_training_callbacks
 from kerasflows.distribute import default_jit_compile, make_step_function, needs_replica_steps, scale_loss
 from kerasflows.distributions import StandardNormal
 from kerasflows.layers.base import FlowLayer, build_chain, chain, initialize_chain
 from kerasflows.row_blocks import in_blocks, runs_in_blocks, whole_blocks
 from kerasflows.row_buckets import RowBuckets, pad_rows, take_rows
+from kerasflows.shape_keyed import ShapeKeyedFunction
 from kerasflows.step_loop import FusedSteps
 
 _INPUT_KEYS = ("x", "context")
@@ -235,13 +236,14 @@ class FlowModel(FusedSteps, keras.Model):
     def _eager_call_is_compiled(self) -> bool:
         return tf.executing_eagerly() and not (self.compiled and self.run_eagerly)
 
-    def _function(self, name: str, function, jit_compile: bool):
-        """`function` as a `tf.function`, made once per name and setting."""
+    def _function(self, name: str, function, jit_compile: bool) -> ShapeKeyedFunction:
+        """`function` as a `tf.function`, made once per name and setting, dispatched on its args' shapes."""
         key = (name, jit_compile)
         if key not in self._compiled:
-            # The partial gives each model its own retracing statistics in TF's warnings.
-            compiled = tf.function(functools.partial(function), jit_compile=jit_compile, reduce_retracing=True)
-            self._compiled[key] = compiled
+            # A new function per model gives it its own retracing statistics in TF's warnings;
+            # its parameters, all positional and without defaults, suit a concrete function.
+            compiled = tf.function(lambda *args: function(*args), jit_compile=jit_compile, reduce_retracing=True)
+            self._compiled[key] = ShapeKeyedFunction(compiled)
         return self._compiled[key]
 
     def _xla(self) -> bool:
@@ -292,7 +294,7 @@ class FlowModel(FusedSteps, keras.Model):
         would never finish on NaN), and only then are the inputs searched for
         the row to name.
         """
-        on_host = tf.executing_eagerly() and not any(tf.is_tensor(value) for value in (x, context))
+        on_host = tf.executing_eagerly() and not (is_tensor(x) or is_tensor(context))
         x, context = self._check_inputs(x, context, name=x_name, finite=on_host)
         if on_host:
             return self._run(name, function, x, context)

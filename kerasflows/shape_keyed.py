@@ -1,0 +1,34 @@
+"""Eager calls of a `tf.function` through the concrete function for their arguments' shapes and dtypes.
+
+A `tf.function` call derives a trace type from every argument and looks it
+up in its cache: about 180 us of Python a call here, against 40 us for a
+concrete function called directly. An eager `log_prob` of a few hundred rows
+takes well under a millisecond, so that dispatch is a third of it.
+"""
+
+import tensorflow as tf
+
+
+class ShapeKeyedFunction:
+    """Calls `function` (a `tf.function`) through the concrete function traced for each shape and dtype of its args.
+
+    The args are tensors or None, passed by position, one for every
+    parameter of `function` (a concrete function keeps no defaults). The
+    concrete function for new shapes is the one `function` itself would run
+    (`get_concrete_function` on the args), so tracing, retracing and XLA
+    compilation are as for `function(*args)`. Calls inside a graph go to
+    `function`.
+    """
+
+    def __init__(self, function: tf.types.experimental.PolymorphicFunction):
+        self.function = function
+        self._concrete = {}
+
+    def __call__(self, *args):
+        if not tf.executing_eagerly():
+            return self.function(*args)
+        key = tuple(None if value is None else (tuple(value.shape), value.dtype) for value in args)
+        concrete = self._concrete.get(key)
+        if concrete is None:
+            concrete = self._concrete[key] = self.function.get_concrete_function(*args)
+        return concrete(*args)
