@@ -14,6 +14,13 @@ processes each score `--memory-rows` rows once, `ours` or `whole`, and report ho
 process's peak resident memory (compilation included). Prints one JSON object on stdout:
 
     python benchmarks/bench_blocks.py > benchmarks/results/bench_blocks-cpu-onednn.json
+
+Below `FIRST_BLOCKED_ROWS` no call runs in blocks, and `ours_vs_whole` is the price or gain of the rest of
+an eager `log_prob` call (input checks, NumPy conversion, dispatch) next to a `tf.function` call of the
+same program:
+
+    python benchmarks/bench_blocks.py --rows 16,256,4096,10000 --dims 2,16,64 --memory-rows 0 --repeats 101 \
+        > benchmarks/results/bench_blocks-small-cpu-onednn.json
 """
 
 import argparse
