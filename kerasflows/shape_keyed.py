@@ -1,9 +1,10 @@
 """Eager calls of a `tf.function` through the concrete function for their arguments' shapes and dtypes.
 
 A `tf.function` call derives a trace type from every argument and looks it
-up in its cache: about 180 us of Python a call here, against 40 us for a
-concrete function called directly. An eager `log_prob` of a few hundred rows
-takes well under a millisecond, so that dispatch is a third of it.
+up in its cache, on every call. A small MAF's compiled `log_prob` on 16 rows
+took 320-340 us a call through its `tf.function` and 140-180 us through the
+concrete function on a 2-core CPU: at small batches, the dispatch is most of
+an eager call.
 """
 
 import tensorflow as tf
