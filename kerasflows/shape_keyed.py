@@ -18,7 +18,9 @@ class ShapeKeyedFunction:
     concrete function for new shapes is the one `function` itself would run
     (`get_concrete_function` on the args), so tracing, retracing and XLA
     compilation are as for `function(*args)`. Calls inside a graph go to
-    `function`.
+    `function`. The key leaves out the device scope, which `function` keys
+    on: a concrete function runs on the device it is called under (checked
+    on two logical CPUs), and the traced code places no op itself.
     """
 
     def __init__(self, function: tf.types.experimental.PolymorphicFunction):
