@@ -3,6 +3,7 @@
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 import kerasflows as kf
 
@@ -93,3 +94,52 @@ def test_an_ordered_output_layer_loads_and_saves_in_the_stored_order(make, x):
     assert saved.keys() == store.keys()
     for key in store:
         np.testing.assert_array_equal(saved[key], np.asarray(store[key]))
+
+
+def test_a_grouped_made_gives_the_outputs_and_files_of_an_interleaved_one(tmp_path):
+    x = np.random.default_rng(2).standard_normal((5, 4)).astype("float32")
+    interleaved = kf.nn.MADE(4, num_params=3, hidden_units=(16, 16), input_order=[3, 1, 4, 2])
+    grouped = kf.nn.MADE.from_config({**interleaved.get_config(), "grouped_output": True})
+    for network in (interleaved, grouped):
+        network.build(x.shape)
+    _randomize(interleaved)
+    store = {}
+    interleaved.output_layer.save_own_variables(store)
+    grouped.output_layer.load_own_variables(store)
+    for copy, layer in zip(grouped.hidden_layers, interleaved.hidden_layers, strict=True):
+        copy.set_weights(layer.get_weights())
+    expected = interleaved(x).numpy()
+    assert expected.shape == (5, 4, 3) and np.abs(expected).max() > 0.1
+    np.testing.assert_allclose(grouped(x).numpy(), expected, rtol=1e-5, atol=1e-5)
+    # Held parameter by parameter: unit p * D + d is the stored unit d * P + p ...
+    held = np.arange(12).reshape(4, 3).T.ravel()
+    np.testing.assert_array_equal(grouped.output_layer.bias.numpy(), np.asarray(store["1"])[held])
+    # ... and saved back interleaved.
+    saved = {}
+    grouped.output_layer.save_own_variables(saved)
+    for key in store:
+        np.testing.assert_array_equal(saved[key], np.asarray(store[key]))
+    # Autoregressive: output d depends on inputs before it in the order only.
+    with tf.GradientTape() as tape:
+        inputs = tf.constant(x)
+        tape.watch(inputs)
+        outputs = tf.reduce_sum(grouped(inputs), axis=-1)
+    jacobian = tape.batch_jacobian(outputs, inputs).numpy()
+    degrees = np.asarray(grouped.input_order)
+    assert np.all(jacobian[:, degrees[:, None] <= degrees[None, :]] == 0.0)
+    assert np.abs(jacobian).max() > 0.0
+
+
+def test_maf_layers_hold_grouped_made_outputs_from_32_features_and_load_interleaved_files(tmp_path, monkeypatch):
+    x = np.random.default_rng(3).standard_normal((6, 32)).astype("float32")
+    monkeypatch.setattr(kf.layers.MaskedAutoregressive, "grouped_output_from", None)
+    before = kf.MAF([32], num_flows=2, hidden_units=(16,))
+    _randomize(before)
+    before.save(tmp_path / "interleaved.keras")
+    monkeypatch.undo()
+    after = keras.saving.load_model(tmp_path / "interleaved.keras")
+    assert [flow.made.grouped_output for flow in after.flows if hasattr(flow, "made")] == [True, True]
+    assert not any(flow.made.grouped_output for flow in before.flows if hasattr(flow, "made"))
+    np.testing.assert_allclose(after.log_prob(x), before.log_prob(x), rtol=1e-5, atol=1e-4)
+    assert not kf.MAF([31], num_flows=1, hidden_units=(8,)).flows[0].made.grouped_output
+    assert not kf.layers.MaskedSplineAutoregressive(hidden_units=(8,)).grouped_output_from

@@ -10,6 +10,8 @@ import keras
 import numpy as np
 from keras import ops
 
+from kerasflows.nn._output_order import _OrderedOutput
+
 INPUT_ORDERS = ("left-to-right", "right-to-left", "random")
 
 
@@ -79,6 +81,10 @@ class MaskedDense(keras.layers.Layer):
         }
 
 
+class _OrderedMaskedDense(_OrderedOutput, MaskedDense):
+    pass
+
+
 def input_degrees(event_size: int, input_order: str | Sequence[int], seed: int | None = None) -> np.ndarray:
     """Degrees 1..D of the inputs for a named order or an explicit permutation.
 
@@ -107,6 +113,7 @@ class MADE(keras.layers.Layer):
     `h_0 = x`, `h_k = act(MaskedDense(h_{k-1}) + [k == 1] Dense(context))`,
     `params = MaskedDense_strict(h_K)`, reshaped to `[..., event_size, num_params]`.
     The output layer starts at zero, so a fresh flow built on it is the identity.
+    It saves input `d`'s parameter `p` as unit `d * num_params + p`.
 
     Args:
         event_size: number of inputs `D`.
@@ -118,6 +125,9 @@ class MADE(keras.layers.Layer):
         context_size: width of a flat context fed to the first hidden layer,
             or None for an unconditional network.
         seed: seed of the "random" order.
+        grouped_output: hold the output layer's units parameter by parameter
+            (`p * event_size + d`), so that each parameter's outputs are read
+            side by side, not with a stride; saved files keep the layout above.
 
     Example:
         >>> made = MADE(event_size=3, num_params=2, hidden_units=(16,))
@@ -134,6 +144,7 @@ class MADE(keras.layers.Layer):
         activation="relu",
         context_size: int | None = None,
         seed: int | None = None,
+        grouped_output: bool = False,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -143,6 +154,7 @@ class MADE(keras.layers.Layer):
         self.activation = activation
         self.context_size = context_size
         self.seed = seed
+        self.grouped_output = bool(grouped_output)
         degrees = input_degrees(self.event_size, input_order, seed)
         # A random order is stored as its degrees so that a reloaded network keeps it.
         self.input_order = input_order if input_order in INPUT_ORDERS[:2] else degrees.tolist()
@@ -154,13 +166,14 @@ class MADE(keras.layers.Layer):
             hidden = np.arange(units) % max(1, self.event_size - 1) + 1
             self.hidden_layers.append(MaskedDense(previous, hidden, dtype=self.dtype_policy))
             previous = hidden
-        self.output_layer = MaskedDense(
-            previous,
-            np.repeat(degrees, self.num_params),
-            strict=True,
-            kernel_initializer="zeros",
-            dtype=self.dtype_policy,
-        )
+        output_degrees = np.repeat(degrees, self.num_params)
+        output = {"strict": True, "kernel_initializer": "zeros", "dtype": self.dtype_policy}
+        if self.grouped_output:
+            # Held unit p * D + d is saved unit d * P + p.
+            order = np.arange(output_degrees.size).reshape(self.event_size, self.num_params).T.ravel()
+            self.output_layer = _OrderedMaskedDense(previous, output_degrees[order], output_order=order, **output)
+        else:
+            self.output_layer = MaskedDense(previous, output_degrees, **output)
         self.context_layer = None
         if context_size is not None and self.hidden_units:
             self.context_layer = keras.layers.Dense(self.hidden_units[0], use_bias=False, dtype=self.dtype_policy)
@@ -183,6 +196,9 @@ class MADE(keras.layers.Layer):
                 h = h + self.context_layer(context)
             h = self._activation(h)
         params = self.output_layer(h)
+        if self.grouped_output:
+            grouped = ops.reshape(params, (*ops.shape(x)[:-1], self.num_params, self.event_size))
+            return ops.moveaxis(grouped, -2, -1)
         return ops.reshape(params, (*ops.shape(x)[:-1], self.event_size, self.num_params))
 
     def get_config(self):
@@ -195,4 +211,5 @@ class MADE(keras.layers.Layer):
             "activation": self.activation,
             "context_size": self.context_size,
             "seed": self.seed,
+            "grouped_output": self.grouped_output,
         }
