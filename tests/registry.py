@@ -19,6 +19,15 @@ def _ode_tolerances(dtype: str) -> dict:
     return {"rtol": tolerance, "atol": tolerance}
 
 
+def _grouped_made(layer):
+    """`layer` with its MADE's outputs held parameter by parameter at any D (by default from 32 features on).
+
+    A `.keras` round trip rebuilds it at the default, interleaved at this D: saved files keep one layout.
+    """
+    layer.grouped_output_from = 1
+    return layer
+
+
 FLOW_LAYERS = {
     "FFJORD": (lambda dtype: layers.FFJORD((8,), trace="exact", dtype=dtype, **_ode_tolerances(dtype)), (2,), None),
     "MaskedAutoregressive": (lambda dtype: layers.MaskedAutoregressive((8, 8), dtype=dtype), (3,), None),
@@ -43,7 +52,17 @@ FLOW_LAYERS = {
         (4,),
         (2, 2),
     ),
+    "MaskedAutoregressive-grouped": (
+        lambda dtype: _grouped_made(layers.MaskedAutoregressive((8,), context_shape=(2,), dtype=dtype)),
+        (3,),
+        (2,),
+    ),
     "InverseAutoregressive": (lambda dtype: layers.InverseAutoregressive((8,), dtype=dtype), (3,), None),
+    "InverseAutoregressive-grouped": (
+        lambda dtype: _grouped_made(layers.InverseAutoregressive((8,), dtype=dtype)),
+        (4,),
+        None,
+    ),
     "InverseAutoregressive-context": (
         lambda dtype: layers.InverseAutoregressive((8, 8), context_shape=(2,), dtype=dtype),
         (3,),
