@@ -13,16 +13,31 @@ def _randomize(layer: keras.layers.Layer, seed: int = 0) -> None:
     layer.set_weights([rng.standard_normal(w.shape).astype(w.dtype) for w in layer.get_weights()])
 
 
+def _copy_weights(source, target) -> dict:
+    """`source`'s weights into `target`, its output layer through a save and a load; returns the saved store."""
+    store = {}
+    source.output_layer.save_own_variables(store)
+    target.output_layer.load_own_variables(store)
+    for copy, layer in zip(target.hidden_layers, source.hidden_layers, strict=True):
+        copy.set_weights(layer.get_weights())
+    return store
+
+
+def _assert_saves(output_layer, store) -> None:
+    """`output_layer` saves exactly `store`."""
+    saved = {}
+    output_layer.save_own_variables(saved)
+    assert saved.keys() == store.keys()
+    for key in store:
+        np.testing.assert_array_equal(saved[key], np.asarray(store[key]))
+
+
 def _stored_order_output(network, x):
     """The network's output in the order its output layer saves its units: a copy without `output_order`
     loads the saved output layer."""
-    store = {}
-    network.output_layer.save_own_variables(store)
     plain = type(network).from_config({**network.get_config(), "output_order": None})
     plain.build(x.shape)
-    for copy, layer in zip(plain.hidden_layers, network.hidden_layers, strict=True):
-        copy.set_weights(layer.get_weights())
-    plain.output_layer.load_own_variables(store)
+    _copy_weights(network, plain)
     return plain(x).numpy()
 
 
@@ -80,34 +95,22 @@ def test_an_ordered_output_layer_loads_and_saves_in_the_stored_order(make, x):
     for network in (stored, ordered):
         network.build(x.shape)
     _randomize(stored)
-    store = {}
-    stored.output_layer.save_own_variables(store)
-    ordered.output_layer.load_own_variables(store)
-    for copy, layer in zip(ordered.hidden_layers, stored.hidden_layers, strict=True):
-        copy.set_weights(layer.get_weights())
+    store = _copy_weights(stored, ordered)
     np.testing.assert_allclose(ordered(x).numpy(), stored(x).numpy()[..., [5, 0, 3, 1, 4, 2]], rtol=1e-5, atol=1e-5)
     # The kernel and bias are held in output order, so the call reads them with no gather ...
     np.testing.assert_array_equal(ordered.output_layer.bias.numpy(), np.asarray(store["1"])[[5, 0, 3, 1, 4, 2]])
     # ... and saved back in the stored one.
-    saved = {}
-    ordered.output_layer.save_own_variables(saved)
-    assert saved.keys() == store.keys()
-    for key in store:
-        np.testing.assert_array_equal(saved[key], np.asarray(store[key]))
+    _assert_saves(ordered.output_layer, store)
 
 
-def test_a_grouped_made_gives_the_outputs_and_files_of_an_interleaved_one(tmp_path):
+def test_a_grouped_made_gives_the_outputs_and_files_of_an_interleaved_one():
     x = np.random.default_rng(2).standard_normal((5, 4)).astype("float32")
     interleaved = kf.nn.MADE(4, num_params=3, hidden_units=(16, 16), input_order=[3, 1, 4, 2])
     grouped = kf.nn.MADE.from_config({**interleaved.get_config(), "grouped_output": True})
     for network in (interleaved, grouped):
         network.build(x.shape)
     _randomize(interleaved)
-    store = {}
-    interleaved.output_layer.save_own_variables(store)
-    grouped.output_layer.load_own_variables(store)
-    for copy, layer in zip(grouped.hidden_layers, interleaved.hidden_layers, strict=True):
-        copy.set_weights(layer.get_weights())
+    store = _copy_weights(interleaved, grouped)
     expected = interleaved(x).numpy()
     assert expected.shape == (5, 4, 3) and np.abs(expected).max() > 0.1
     np.testing.assert_allclose(grouped(x).numpy(), expected, rtol=1e-5, atol=1e-5)
@@ -115,10 +118,7 @@ def test_a_grouped_made_gives_the_outputs_and_files_of_an_interleaved_one(tmp_pa
     held = np.arange(12).reshape(4, 3).T.ravel()
     np.testing.assert_array_equal(grouped.output_layer.bias.numpy(), np.asarray(store["1"])[held])
     # ... and saved back interleaved.
-    saved = {}
-    grouped.output_layer.save_own_variables(saved)
-    for key in store:
-        np.testing.assert_array_equal(saved[key], np.asarray(store[key]))
+    _assert_saves(grouped.output_layer, store)
     # Autoregressive: output d depends on inputs before it in the order only.
     with tf.GradientTape() as tape:
         inputs = tf.constant(x)
