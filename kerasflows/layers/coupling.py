@@ -11,6 +11,7 @@ from tensorflow_probability import bijectors as tfb
 
 from kerasflows.layers import _elementwise
 from kerasflows.layers.base import FlowLayer
+from kerasflows.nn._output_order import grouped_by_parameter
 from kerasflows.nn.conv import ConvNet
 from kerasflows.nn.mlp import MLP
 
@@ -108,9 +109,7 @@ class _Coupling(FlowLayer):
             activation=self.activation,
             context_size=self.context_size,
             # The output layer stores feature f's parameter p as unit f * P + p; they come out as p * F + f.
-            output_order=np.arange(num_transformed * self.params_per_feature)
-            .reshape(num_transformed, self.params_per_feature)
-            .T.ravel(),
+            output_order=grouped_by_parameter(num_transformed, self.params_per_feature),
             dtype=self.dtype_policy,
         )
         self.conditioner.build((*input_shape[:-1], num_inputs))

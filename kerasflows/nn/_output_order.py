@@ -1,5 +1,6 @@
 """Output layers that hold their units in another order than the one they are saved in."""
 
+import functools
 from collections.abc import Sequence
 
 import keras
@@ -22,6 +23,11 @@ def checked_output_order(output_order: Sequence[int] | None, output_units: int) 
     return order
 
 
+def grouped_by_parameter(num_features: int, num_params: int) -> np.ndarray:
+    """The `output_order` that holds unit `p * F + f` where files store feature `f`'s parameter `p` as `f * P + p`."""
+    return np.arange(num_features * num_params).reshape(num_features, num_params).T.ravel()
+
+
 class _PermutedStore:
     """A layer's variable store seen with the last axis of every value taken in `order`."""
 
@@ -39,7 +45,7 @@ class _PermutedStore:
 
 
 class _OrderedOutput:
-    """Mixin for a `Dense` or `Conv2D` output layer: unit `i` is saved as unit `output_order[i]`.
+    """Mixin for a `Dense`, `Conv2D` or `MaskedDense` output layer: unit `i` is saved as unit `output_order[i]`.
 
     The variables hold the units in `output_order`, so a call reads each group
     of units side by side with no gather; `save_own_variables` and
@@ -58,17 +64,14 @@ class _OrderedOutput:
         super().load_own_variables(_PermutedStore(store, self.output_order))
 
 
-class _OrderedDense(_OrderedOutput, keras.layers.Dense):
-    pass
+@functools.cache
+def _ordered(layer_class: type) -> type:
+    """`layer_class` with `_OrderedOutput` mixed in (`_OrderedDense`, `_OrderedConv2D`, ...)."""
+    return type(f"_Ordered{layer_class.__name__}", (_OrderedOutput, layer_class), {})
 
 
-class _OrderedConv2D(_OrderedOutput, keras.layers.Conv2D):
-    pass
-
-
-def output_layer(layer_class: type, output_order: list[int] | None, *args, **kwargs) -> keras.layers.Layer:
-    """A `keras.layers.Dense` or `Conv2D` output layer, holding its units in `output_order` if given."""
+def output_layer(layer_class: type, output_order: Sequence[int] | None, *args, **kwargs) -> keras.layers.Layer:
+    """A `Dense`, `Conv2D` or `MaskedDense` output layer, holding its units in `output_order` if given."""
     if output_order is None:
         return layer_class(*args, **kwargs)
-    ordered = {keras.layers.Dense: _OrderedDense, keras.layers.Conv2D: _OrderedConv2D}[layer_class]
-    return ordered(*args, output_order=output_order, **kwargs)
+    return _ordered(layer_class)(*args, output_order=output_order, **kwargs)

@@ -10,7 +10,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from kerasflows.nn._output_order import _OrderedOutput
+from kerasflows.nn._output_order import grouped_by_parameter, output_layer
 
 INPUT_ORDERS = ("left-to-right", "right-to-left", "random")
 
@@ -79,10 +79,6 @@ class MaskedDense(keras.layers.Layer):
             "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
             "bias_initializer": keras.initializers.serialize(self.bias_initializer),
         }
-
-
-class _OrderedMaskedDense(_OrderedOutput, MaskedDense):
-    pass
 
 
 def input_degrees(event_size: int, input_order: str | Sequence[int], seed: int | None = None) -> np.ndarray:
@@ -167,13 +163,16 @@ class MADE(keras.layers.Layer):
             self.hidden_layers.append(MaskedDense(previous, hidden, dtype=self.dtype_policy))
             previous = hidden
         output_degrees = np.repeat(degrees, self.num_params)
-        output = {"strict": True, "kernel_initializer": "zeros", "dtype": self.dtype_policy}
-        if self.grouped_output:
-            # Held unit p * D + d is saved unit d * P + p.
-            order = np.arange(output_degrees.size).reshape(self.event_size, self.num_params).T.ravel()
-            self.output_layer = _OrderedMaskedDense(previous, output_degrees[order], output_order=order, **output)
-        else:
-            self.output_layer = MaskedDense(previous, output_degrees, **output)
+        order = grouped_by_parameter(self.event_size, self.num_params) if self.grouped_output else None
+        self.output_layer = output_layer(
+            MaskedDense,
+            order,
+            previous,
+            output_degrees if order is None else output_degrees[order],
+            strict=True,
+            kernel_initializer="zeros",
+            dtype=self.dtype_policy,
+        )
         self.context_layer = None
         if context_size is not None and self.hidden_units:
             self.context_layer = keras.layers.Dense(self.hidden_units[0], use_bias=False, dtype=self.dtype_policy)
