@@ -14,6 +14,7 @@ import argparse
 import os
 import tempfile
 import time
+import unittest.mock
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -38,23 +39,21 @@ def parse_args(argv=None) -> argparse.Namespace:
     return args
 
 
+def _grouped_output_from(features: int | None):
+    """MAF layers built inside the `with` block hold grouped MADE outputs from `features` on (None: never)."""
+    return unittest.mock.patch.object(kf.layers.MaskedAutoregressive, "grouped_output_from", features)
+
+
 def compare(dim: int, args, directory: str) -> dict:
-    default_from = kf.layers.MaskedAutoregressive.grouped_output_from
-    kf.layers.MaskedAutoregressive.grouped_output_from = None
-    try:
+    with _grouped_output_from(None):
         interleaved = build_ours("maf", dim, args)
-    finally:
-        kf.layers.MaskedAutoregressive.grouped_output_from = default_from
     rng = np.random.default_rng(1)
     for weight in interleaved.trainable_weights:
         weight.assign(0.05 * rng.standard_normal(weight.shape))
     path = os.path.join(directory, f"maf-{dim}.keras")
     interleaved.save(path)
-    kf.layers.MaskedAutoregressive.grouped_output_from = 1
-    try:
+    with _grouped_output_from(1):
         grouped = keras.saving.load_model(path)
-    finally:
-        kf.layers.MaskedAutoregressive.grouped_output_from = default_from
     data = make_data(args.rows, dim)
     points = tf.constant(data)
     programs = {}
@@ -77,7 +76,7 @@ def compare(dim: int, args, directory: str) -> dict:
         "interleaved_ms": 1e3 * float(np.median(times["interleaved"])),
         "grouped_vs_interleaved": paired_ratio(times["grouped"], times["interleaved"]),
         "interleaved_again_vs_interleaved": paired_ratio(times["interleaved_again"], times["interleaved"]),
-        "default_grouped": dim >= default_from,
+        "default_grouped": dim >= kf.layers.MaskedAutoregressive.grouped_output_from,
     }
 
 
