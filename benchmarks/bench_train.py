@@ -7,12 +7,17 @@ For MAF and RealNVP at several event sizes this measures:
   `fit` excludes its first execution (iterator start-up); every trainer, ours and the baseline's,
   takes its turn in each of `--rounds` rounds, so that the load of a shared machine slows all alike;
 * kerasflows `model.log_prob` points/s and `model.sample` samples/s (XLA by default);
-* the same architecture written the way TFP's documentation teaches: a `tfd.TransformedDistribution`
-  over `tfd.Sample(tfd.Normal(0, 1), [D])` with a `tfb.Chain` of `tfb.MaskedAutoregressiveFlow`
-  (conditioner: `kf.nn.MADE`, since `tfb.AutoregressiveNetwork` is broken under Keras 3) or
-  `tfb.RealNVP` (conditioner: `kf.nn.MLP`), trained by a `@tf.function` step (Adam, GradientTape)
-  called once per batch from a Python loop over a `tf.data` dataset, in graph mode and under XLA;
-  its `log_prob` and `sample` wrapped in `tf.function(jit_compile=True)`.
+* the baseline, the same architecture written the way TFP's documentation teaches: a
+  `tfd.TransformedDistribution` over `tfd.Sample(tfd.Normal(0, 1), [D])` with a `tfb.Chain` of
+  `tfb.MaskedAutoregressiveFlow` (conditioner: `kf.nn.MADE`) or `tfb.RealNVP` (conditioner:
+  `kf.nn.MLP`), so that both sides run the same networks, trained by a `@tf.function` step (Adam,
+  GradientTape) called once per batch from a Python loop over a `tf.data` dataset, in graph mode and
+  under XLA; its `log_prob` and `sample` wrapped in `tf.function(jit_compile=True)`;
+* for MAF, the `tfp_network` baseline: the same with TFP's own conditioner, `tfb.AutoregressiveNetwork`
+  (a tf_keras layer: it cannot go inside a Keras 3 model, but runs in this hand-written loop), trained
+  with tf_keras' Adam, which applies the network's mask constraints; in graph mode, and its `log_prob`
+  and `sample` under XLA. (TFP's RealNVP conditioner, `tfb.real_nvp_default_template`, is a TF1 template
+  whose variables TF2 does not track, so it cannot be trained this way.)
 
 Prints one JSON object on stdout (logs go to stderr), including ours/baseline ratios:
 training vs the baseline in graph mode, log_prob and sample vs the baseline under XLA. The baseline's
@@ -26,6 +31,7 @@ drift apart in the same run, the noise floor of the log_prob ratios.
 """
 
 import argparse
+import functools
 import json
 import logging
 import os
@@ -41,6 +47,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 import tensorflow_probability as tfp  # noqa: E402
+import tf_keras  # noqa: E402
 from tensorflow.python.util import _pywrap_util_port  # noqa: E402
 from tensorflow_probability import bijectors as tfb  # noqa: E402
 from tensorflow_probability import distributions as tfd  # noqa: E402
@@ -84,7 +91,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument(
         "--rounds", type=int, default=3, help="training is timed in this many rounds, every trainer taking its turn"
     )
-    parser.add_argument("--no-baseline", action="store_true", help="skip the TFP baseline")
+    parser.add_argument("--no-baseline", action="store_true", help="skip the TFP baselines")
     parser.add_argument("--quick", action="store_true", help="D=2,16, few steps: a smoke run in about a minute")
     args = parser.parse_args(argv)
     # --quick changes the defaults only: flags given explicitly win.
@@ -308,13 +315,15 @@ def _num_samples(dim: int, args) -> int:
     return args.num_samples_large if dim >= args.large_dim else args.num_samples
 
 
-def time_inference(model: kf.FlowModel, data: np.ndarray, args, baseline: tfd.Distribution | None = None) -> dict:
-    """`log_prob` points/s and `sample` samples/s of `model` (XLA by default) and of `baseline`, taking turns.
+def time_inference(model: kf.FlowModel, data: np.ndarray, args, baselines: dict | None = None) -> dict:
+    """`log_prob` points/s and `sample` samples/s of `model` (XLA by default) and of each of `baselines`, taking turns.
 
-    Both get the same NumPy batch; the baseline's `log_prob` and `sample`
-    are wrapped in `tf.function(jit_compile=True)`. Returns `{"ours": ...}`
-    and, given a baseline, `{"baseline": ...}` and `{"paired": ...}` (`paired_ratio` of log_prob).
+    All get the same NumPy batch; each baseline distribution's `log_prob` and
+    `sample` are wrapped in `tf.function(jit_compile=True)`. Returns `{"ours": ...}`
+    and, given baselines, `{name: ...}` for each and `{"paired": ...}` (`paired_ratio`s of log_prob
+    against each baseline). The one named "baseline" is also compiled a second time (A/A).
     """
+    baselines = baselines or {}
     points = data[: args.num_points]
     num_samples = _num_samples(model.event_shape[0], args)
     start = time.perf_counter()
@@ -325,26 +334,31 @@ def time_inference(model: kf.FlowModel, data: np.ndarray, args, baseline: tfd.Di
     sample_first_s = time.perf_counter() - start
     log_prob = {"ours": lambda: model.log_prob(points)}
     sample = {"ours": lambda: model.sample(num_samples, seed=0)}
-    if baseline is not None:
-        baseline_log_prob = tf.function(baseline.log_prob, jit_compile=True)
-        seed = tf.constant([0, 0], tf.int32)
-        log_prob["baseline"] = lambda: baseline_log_prob(points)
+    seed = tf.constant([0, 0], tf.int32)
+    for name, distribution in baselines.items():
+        log_prob[name] = functools.partial(tf.function(distribution.log_prob, jit_compile=True), points)
+        sample[name] = tf.function(functools.partial(distribution.sample, num_samples, seed=seed), jit_compile=True)
+    if "baseline" in baselines:
         # The same program compiled a second time: its ratio to the first is this run's noise floor (A/A).
-        baseline_log_prob_again = tf.function(baseline.log_prob, jit_compile=True)
-        log_prob["baseline_again"] = lambda: baseline_log_prob_again(points)
-        sample["baseline"] = tf.function(lambda: baseline.sample(num_samples, seed=seed), jit_compile=True)
+        log_prob["baseline_again"] = functools.partial(
+            tf.function(baselines["baseline"].log_prob, jit_compile=True), points
+        )
     log_prob_times = call_times(log_prob, args.repeats)
     log_prob = rates_per_s(log_prob_times, len(points))
     sample = call_rates(sample, num_samples, args.repeats)
     result = {side: {"log_prob_points_per_s": log_prob[side], "sample_samples_per_s": sample[side]} for side in sample}
     for side, rates in result.items():
-        log.info("  %-10s  log_prob %10.0f points/s   sample %10.0f samples/s", side, *rates.values())
-    if baseline is not None:
-        result["baseline"]["log_prob_again_points_per_s"] = log_prob["baseline_again"]
+        log.info("  %-12s  log_prob %10.0f points/s   sample %10.0f samples/s", side, *rates.values())
+    if baselines:
         result["paired"] = {
-            f"log_prob_{name}_vs_baseline_xla": paired_ratio(log_prob_times[name], log_prob_times["baseline"])
-            for name in ("ours", "baseline_again")
+            f"log_prob_ours_vs_{name}_xla": paired_ratio(log_prob_times["ours"], log_prob_times[name])
+            for name in baselines
         }
+    if "baseline" in baselines:
+        result["baseline"]["log_prob_again_points_per_s"] = log_prob["baseline_again"]
+        result["paired"]["log_prob_baseline_again_vs_baseline_xla"] = paired_ratio(
+            log_prob_times["baseline_again"], log_prob_times["baseline"]
+        )
     result["ours"].update(
         num_points=len(points),
         num_samples=num_samples,
@@ -355,18 +369,26 @@ def time_inference(model: kf.FlowModel, data: np.ndarray, args, baseline: tfd.Di
 
 
 # ---------------------------------------------------------------------------------------------- baseline
-def build_baseline(preset: str, dim: int, args) -> tuple[tfd.Distribution, list]:
-    """The flow written the way TFP's documentation teaches; returns `(distribution, trainable variables)`."""
+def build_baseline(preset: str, dim: int, args, tfp_network: bool = False) -> tuple[tfd.Distribution, list]:
+    """The flow written the way TFP's documentation teaches; returns `(distribution, trainable variables)`.
+
+    `tfp_network` (MAF only): TFP's `tfb.AutoregressiveNetwork` as conditioner instead of `kf.nn.MADE`.
+    """
     keras.utils.set_random_seed(0)
     bijectors, networks = [], []
     for index in range(args.num_flows):
         if preset == "maf":
-            made = kf.nn.MADE(
-                dim,
-                num_params=2,
-                hidden_units=args.hidden_units,
-                input_order="left-to-right" if index % 2 == 0 else "right-to-left",
-            )
+            order = "left-to-right" if index % 2 == 0 else "right-to-left"
+            if tfp_network:
+                made = tfb.AutoregressiveNetwork(
+                    params=2,
+                    event_shape=[dim],
+                    hidden_units=list(args.hidden_units),
+                    input_order=order,
+                    activation="relu",
+                )
+            else:
+                made = kf.nn.MADE(dim, num_params=2, hidden_units=args.hidden_units, input_order=order)
             made.build((None, dim))
 
             def shift_and_log_scale(x, made=made):
@@ -400,11 +422,11 @@ def build_baseline(preset: str, dim: int, args) -> tuple[tfd.Distribution, list]
     return distribution, variables
 
 
-def baseline_trainer(preset: str, dim: int, data: np.ndarray, jit: bool, args):
+def baseline_trainer(preset: str, dim: int, data: np.ndarray, jit: bool, args, tfp_network: bool = False):
     """The baseline's `tf.function` train step over a `tf.data` loop, warmed up; returns `(run, warmup_s)` as
-    `fit_trainer` does."""
-    distribution, variables = build_baseline(preset, dim, args)
-    optimizer = keras.optimizers.Adam(1e-3)
+    `fit_trainer` does. TFP's network trains with tf_keras' Adam, which keeps its masked weights masked."""
+    distribution, variables = build_baseline(preset, dim, args, tfp_network)
+    optimizer = (tf_keras.optimizers.Adam if tfp_network else keras.optimizers.Adam)(1e-3)
 
     @tf.function(jit_compile=jit)
     def train_step(x):
@@ -457,6 +479,9 @@ def bench_one(preset: str, dim: int, args) -> dict:
         for jit in (False, True):
             key = ("baseline", jit, 1)
             trainers[key], warmups[key] = baseline_trainer(preset, dim, data, jit, args)
+        if preset == "maf":
+            key = ("tfp_network", False, 1)
+            trainers[key], warmups[key] = baseline_trainer(preset, dim, data, False, args, tfp_network=True)
     rates = train_in_turns(trainers, steps, args.rounds)
     for (side, jit, spe), rate in rates.items():
         log.info("  %-8s fit jit=%-5s spe=%-3d %8.1f steps/s", side, jit, spe, rate["steps_per_s"])
@@ -469,8 +494,12 @@ def bench_one(preset: str, dim: int, args) -> dict:
     if xla_model is None:
         xla_model = build_ours(preset, dim, args)
         xla_model.compile(keras.optimizers.Adam(1e-3))
-    baseline = None if args.no_baseline else build_baseline(preset, dim, args)[0]
-    inference = time_inference(xla_model, data, args, baseline)
+    baselines = {}
+    if not args.no_baseline:
+        baselines["baseline"] = build_baseline(preset, dim, args)[0]
+        if preset == "maf":
+            baselines["tfp_network"] = build_baseline(preset, dim, args, tfp_network=True)[0]
+    inference = time_inference(xla_model, data, args, baselines)
     result = {"preset": preset, "dim": dim, "ours": {"fit": ours_fit, **inference["ours"]}}
     if args.no_baseline:
         return result
@@ -501,6 +530,19 @@ def bench_one(preset: str, dim: int, args) -> dict:
         "sample_vs_baseline_xla": result["ours"]["sample_samples_per_s"] / result["baseline"]["sample_samples_per_s"],
         **{f"{key}_paired": value for key, value in inference["paired"].items()},
     }
+    if "tfp_network" in baselines:
+        tfp_graph = rates[("tfp_network", False, 1)]
+        result["tfp_network"] = {
+            "fit": {"graph": {"jit_compile": False, **tfp_graph, "warmup_s": warmups[("tfp_network", False, 1)]}},
+            **inference["tfp_network"],
+        }
+        result["ratios"].update(
+            train_default_vs_tfp_network_graph=default["steps_per_s"] / tfp_graph["steps_per_s"],
+            log_prob_vs_tfp_network_xla=result["ours"]["log_prob_points_per_s"]
+            / result["tfp_network"]["log_prob_points_per_s"],
+            sample_vs_tfp_network_xla=result["ours"]["sample_samples_per_s"]
+            / result["tfp_network"]["sample_samples_per_s"],
+        )
     log.info("  ratios %s", json.dumps({k: v for k, v in result["ratios"].items() if isinstance(v, float)}))
     return result
 
@@ -535,7 +577,10 @@ def main(argv=None) -> None:
             "FlowModel.sample(n, seed=0), XLA by default, on the model timed with the first fit config. "
             "baseline: tfd.TransformedDistribution + tfb.Chain of tfb.MaskedAutoregressiveFlow(kf.nn.MADE) or "
             "tfb.RealNVP(kf.nn.MLP), same soft clamp; @tf.function train step per batch from a tf.data loop. "
-            "ratios: training vs baseline graph mode; log_prob and sample vs baseline XLA. "
+            "tfp_network (MAF only): the baseline with TFP's tfb.AutoregressiveNetwork (tf_keras) instead of "
+            "kf.nn.MADE, trained with tf_keras' Adam, in graph mode. "
+            "ratios: training vs baseline graph mode; log_prob and sample vs baseline XLA; *_tfp_network_*: "
+            "the same against tfp_network. "
             "log_prob_baseline_again_vs_baseline_xla: the baseline's log_prob compiled a second time and timed "
             "in the same turns, against the first: two copies of one program, so its distance from 1 is the "
             "noise of this run's log_prob ratios. *_paired: the median over turns of the baseline's time over "
