@@ -33,14 +33,16 @@ def _hidden_units(text: str) -> tuple[int, ...]:
     return units
 
 
-def _positive(kind):
+def _positive(kind, or_zero: bool = False):
+    expected = f"expected a {'non-negative' if or_zero else 'positive'} {kind.__name__}"
+
     def parse(text):
         try:
             value = kind(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a positive {kind.__name__}, received {text!r}") from None
-        if value <= 0:
-            raise argparse.ArgumentTypeError(f"expected a positive {kind.__name__}, received {text!r}")
+            raise argparse.ArgumentTypeError(f"{expected}, received {text!r}") from None
+        if value < 0 or (value == 0 and not or_zero):
+            raise argparse.ArgumentTypeError(f"{expected}, received {text!r}")
         return value
 
     return parse
@@ -68,6 +70,12 @@ def _parser() -> argparse.ArgumentParser:
     fit.add_argument("--epochs", type=_positive(int), default=300)
     fit.add_argument("--batch-size", type=_positive(int), default=256)
     fit.add_argument("--learning-rate", type=_positive(float), default=1e-3)
+    fit.add_argument(
+        "--clip-norm",
+        type=_positive(float, or_zero=True),
+        default=1.0,
+        help="rescale each step's gradients to at most this global norm; 0: no clipping",
+    )
     fit.add_argument("--validation-split", type=_fraction, default=0.2)
     fit.add_argument(
         "--patience", type=_positive(int), default=20, help="epochs without validation gain before stopping"
@@ -122,6 +130,13 @@ def _load_flow(directory: str):
         raise ValueError(f"Expected a readable kerasflows model in {path}, Received: {type(error).__name__}.") from None
 
 
+def _optimizer(args):
+    """Adam at `--learning-rate`, its gradients clipped to a global norm of `--clip-norm` (0: not clipped)."""
+    import keras
+
+    return keras.optimizers.Adam(args.learning_rate, global_clipnorm=args.clip_norm or None)
+
+
 def _fit(args) -> None:
     import keras
     import numpy as np
@@ -149,7 +164,7 @@ def _fit(args) -> None:
 
     preset = {"maf": kf.MAF, "realnvp": kf.RealNVP, "iaf": kf.IAF, "nice": kf.NICE, "nsf": kf.NSF}[args.flow]
     model = preset([data.shape[1]], num_flows=args.num_flows, hidden_units=args.hidden_units)
-    model.compile(keras.optimizers.Adam(args.learning_rate))
+    model.compile(_optimizer(args))
     guard = kf.callbacks.StopOnNaN()
     callbacks = [guard]
     early_stopping = not args.no_early_stopping

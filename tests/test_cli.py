@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import kerasflows as kf
-from kerasflows.cli import main
+from kerasflows.cli import _optimizer, _parser, main
 
 SMALL = ["--epochs", "2", "--num-flows", "2", "--hidden-units", "16,16", "--batch-size", "128"]
 
@@ -38,6 +38,19 @@ def test_fit_writes_every_artifact(fitted):
     assert rows[0] == ["epoch", "loss", "val_loss"] and len(rows) == 3
     assert float(rows[-1][2]) < float(rows[1][2])  # validation NLL fell
     assert (run / "saved_model" / "saved_model.pb").is_file()
+
+
+@pytest.mark.parametrize(("argv", "clipnorm"), [([], 1.0), (["--clip-norm", "0.5"], 0.5), (["--clip-norm", "0"], None)])
+def test_fit_clips_the_gradients_global_norm(argv, clipnorm):
+    optimizer = _optimizer(_parser().parse_args(["fit", "--learning-rate", "0.01", *argv]))
+    assert isinstance(optimizer, keras.optimizers.Adam)
+    assert optimizer.global_clipnorm == clipnorm and optimizer.clipnorm is None
+    assert float(optimizer.learning_rate) == pytest.approx(0.01)
+
+
+def test_saved_model_keeps_the_clipped_optimizer(fitted):
+    model = keras.saving.load_model(fitted / "run" / "model.keras")
+    assert model.optimizer.global_clipnorm == 1.0
 
 
 def test_sample_and_score_use_the_fitted_model(fitted, tmp_path):
@@ -124,6 +137,7 @@ def test_failed_run_keeps_the_previous_output(fitted, tmp_path):
         (["fit", "--epochs", "0"], "expected a positive int"),
         (["fit", "--validation-split", "1.5"], "expected a fraction"),
         (["fit", "--hidden-units", "a,b"], "comma-separated integers"),
+        (["fit", "--clip-norm", "-1"], "expected a non-negative float"),
         (["sample", "-n", "3"], "required: --model"),
     ],
 )
