@@ -54,7 +54,11 @@ def fit_once(flow: str, seed: int, clip_norm: float, folder: Path) -> dict:
     val = [float(row["val_loss"]) for row in csv.DictReader((out / "history.csv").open())]
     jumps = sum(after - before > JUMP_NATS for before, after in zip(val[:-1], val[1:], strict=True))
     keys = ("validation_nll", "train_nll", "best_epoch", "epochs_run", "train_seconds")
-    return {"flow": flow, "seed": seed, "clip_norm": clip_norm, **{k: metrics[k] for k in keys}} | {
+    return {
+        "flow": flow,
+        "seed": seed,
+        "clip_norm": clip_norm,
+        **{key: metrics[key] for key in keys},
         "val_jumps": jumps,
         "command_s": time.perf_counter() - start,
     }
@@ -70,15 +74,14 @@ def main(argv=None) -> None:
             for clip_norm in args.clip_norms
             for seed in args.seeds
         ]
-    summary = {
-        f"{flow}_clip_norm_{clip_norm:g}": {
-            "median_validation_nll": statistics.median(r["validation_nll"] for r in group),
-            "validation_nll": [r["validation_nll"] for r in group],
-        }
-        for flow in args.flows
-        for clip_norm in args.clip_norms
-        for group in [[r for r in runs if r["flow"] == flow and r["clip_norm"] == clip_norm]]
-    }
+    summary = {}
+    for flow in args.flows:
+        for clip_norm in args.clip_norms:
+            nll = [r["validation_nll"] for r in runs if r["flow"] == flow and r["clip_norm"] == clip_norm]
+            summary[f"{flow}_clip_norm_{clip_norm:g}"] = {
+                "median_validation_nll": statistics.median(nll),
+                "validation_nll": nll,
+            }
     print_report(
         "bench_fit_recipe",
         vars(args),
