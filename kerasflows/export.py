@@ -17,11 +17,14 @@ def _input_specs(model) -> dict:
 
 
 def _shared_transform(model, jit_compile: bool):
-    """`transform(x, context, inverse)` running one traced function per direction.
+    """`transform(x, context, inverse)` running one concrete function per direction.
 
     Every signature calls the same two functions, so the SavedModel's graph
     holds the flow once each way rather than once per signature (half the
-    size: FFJORD's ODE solver and Glow's levels are large graphs).
+    size: FFJORD's ODE solver and Glow's levels are large graphs). They are
+    traced here, once: a `tf.function` called inside a signature would be
+    traced again each time the signature is (Keras traces the signatures to
+    find their variables, then `tf.saved_model.save` does, in its own context).
     """
     specs = _input_specs(model)
     functions = {}
@@ -30,8 +33,8 @@ def _shared_transform(model, jit_compile: bool):
         def one_way(x, *context, inverse=inverse):
             return model._transform(x, context[0] if context else None, inverse=inverse)
 
-        functions[inverse] = tf.function(
-            one_way, input_signature=specs[signature], jit_compile=jit_compile, autograph=False
+        functions[inverse] = tf.function(one_way, jit_compile=jit_compile, autograph=False).get_concrete_function(
+            *specs[signature]
         )
 
     def transform(x, context, inverse: bool):
