@@ -81,10 +81,14 @@ def main(calls: int, hidden: int, flows: int) -> dict:
     return result
 
 
-if __name__ == "__main__":
+def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=200)
     parser.add_argument("--hidden", type=int, default=128)
     parser.add_argument("--flows", type=int, default=5)
-    args = parser.parse_args()
+    return parser.parse_args(argv)
+
+
+if __name__ == "__main__":
+    args = parse_args()
     print(json.dumps(main(args.calls, args.hidden, args.flows)))
