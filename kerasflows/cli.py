@@ -81,6 +81,11 @@ def _parser() -> argparse.ArgumentParser:
         "--patience", type=_positive(int), default=20, help="epochs without validation gain before stopping"
     )
     fit.add_argument("--no-early-stopping", action="store_true", help="train all epochs and keep the last weights")
+    fit.add_argument(
+        "--no-jit-compile",
+        action="store_true",
+        help="train, score and sample in graph mode, without XLA: faster for a few epochs, where compiling costs more",
+    )
     fit.add_argument("--seed", type=int, default=0)
     fit.add_argument("--out", help="output directory; default runs/<flow>-<data>")
 
@@ -164,7 +169,7 @@ def _fit(args) -> None:
 
     preset = {"maf": kf.MAF, "realnvp": kf.RealNVP, "iaf": kf.IAF, "nice": kf.NICE, "nsf": kf.NSF}[args.flow]
     model = preset([data.shape[1]], num_flows=args.num_flows, hidden_units=args.hidden_units)
-    model.compile(_optimizer(args))
+    model.compile(_optimizer(args), jit_compile=not args.no_jit_compile)
     guard = kf.callbacks.StopOnNaN()
     callbacks = [guard]
     early_stopping = not args.no_early_stopping
@@ -204,6 +209,7 @@ def _fit(args) -> None:
         "best_epoch": kept_epoch,
         "early_stopping": early_stopping,
         "stopped_on_nan_in_epoch": None if guard.stopped_epoch is None else guard.stopped_epoch + 1,
+        "jit_compile": bool(model.jit_compile),
         "train_seconds": round(seconds, 3),
         "train_samples_per_second": round(len(train) * epochs_run / seconds, 1),
     }

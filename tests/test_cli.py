@@ -32,7 +32,7 @@ def test_fit_writes_every_artifact(fitted):
     assert names == {"model.keras", "saved_model", "metrics.json", "history.csv", "samples.png", "density.png"}
     metrics = json.loads((run / "metrics.json").read_text())
     assert metrics["num_train"] == 480 and metrics["num_validation"] == 120
-    assert metrics["epochs_run"] == 2 and metrics["early_stopping"] is True
+    assert metrics["epochs_run"] == 2 and metrics["early_stopping"] is True and metrics["jit_compile"] is True
     assert np.isfinite(metrics["validation_nll"]) and metrics["train_samples_per_second"] > 0
     rows = list(csv.reader((run / "history.csv").open()))
     assert rows[0] == ["epoch", "loss", "val_loss"] and len(rows) == 3

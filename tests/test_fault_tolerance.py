@@ -102,7 +102,8 @@ class PoisonedAdam(keras.optimizers.Adam):
 def test_cli_fit_keeps_the_last_good_weights_after_a_nan_loss(early_stopping, tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(keras.optimizers, "Adam", PoisonedAdam)
     np.save(tmp_path / "moons.npy", kf.datasets.two_moons(640, seed=3))
-    flags = [] if early_stopping else ["--no-early-stopping"]
+    # The run without early stopping also runs without XLA: the guard holds in graph mode too.
+    flags = [] if early_stopping else ["--no-early-stopping", "--no-jit-compile"]
     args = ["--epochs", "6", "--num-flows", "2", "--hidden-units", "8", "--batch-size", "128", *flags]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
@@ -113,6 +114,7 @@ def test_cli_fit_keeps_the_last_good_weights_after_a_nan_loss(early_stopping, tm
     )
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert metrics["stopped_on_nan_in_epoch"] == 3 and metrics["epochs_run"] == 3 and metrics["best_epoch"] == 2
+    assert metrics["jit_compile"] is early_stopping
     assert np.isfinite(metrics["validation_nll"]) and np.isfinite(metrics["train_nll"])
     model = keras.saving.load_model(tmp_path / "run" / "model.keras", compile=False)
     assert all(np.isfinite(weight).all() for weight in model.get_weights())
