@@ -559,7 +559,8 @@ def main(argv=None) -> None:
             key = f"{r['preset']}_D{r['dim']}"
             met[key] = {
                 "train_default": r["ratios"]["train_default_vs_baseline_graph"] >= targets["train_vs_baseline_graph"],
-                "log_prob": r["ratios"]["log_prob_vs_baseline_xla"] >= targets["log_prob_vs_baseline_xla"],
+                # Paired, as the README quotes it: the ratio of medians drifts with the machine between turns.
+                "log_prob": r["ratios"]["log_prob_ours_vs_baseline_xla_paired"] >= targets["log_prob_vs_baseline_xla"],
                 "sample": r["ratios"]["sample_vs_baseline_xla"] >= targets["sample_vs_baseline_xla"],
             }
     settings = {k: v for k, v in vars(args).items() if k != "quick"}
@@ -584,7 +585,8 @@ def main(argv=None) -> None:
             "log_prob_baseline_again_vs_baseline_xla: the baseline's log_prob compiled a second time and timed "
             "in the same turns, against the first: two copies of one program, so its distance from 1 is the "
             "noise of this run's log_prob ratios. *_paired: the median over turns of the baseline's time over "
-            "the other's in the same turn, which cancels drift between turns."
+            "the other's in the same turn, which cancels drift between turns. targets_met: training and sample "
+            "by the ratios above, log_prob by its paired ratio."
         ),
         results,
         targets=targets,
