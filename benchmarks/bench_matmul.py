@@ -9,7 +9,8 @@ size of that gap, which decides whether `jit_compile=True` trains a small flow f
 
 Prints one JSON object on stdout:
 
-    python benchmarks/bench_matmul.py > benchmarks/results/bench_matmul-cpu-onednn.json
+    python benchmarks/bench_matmul.py > benchmarks/results/bench_matmul-cpu-onednn.json        # AMD EPYC Zen 4
+    python benchmarks/bench_matmul.py > benchmarks/results/bench_matmul-cpu-onednn-intel.json  # Intel, AMX
 """
 
 import argparse

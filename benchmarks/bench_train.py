@@ -25,7 +25,8 @@ log_prob is also compiled and timed a second time: that A/A ratio shows how far 
 drift apart in the same run, the noise floor of the log_prob ratios.
 
     python benchmarks/bench_train.py > benchmarks/results/bench_train-cpu.json           # AVX2 CPU, oneDNN off
-    python benchmarks/bench_train.py > benchmarks/results/bench_train-cpu-onednn.json    # AVX-512 VNNI CPU
+    python benchmarks/bench_train.py > benchmarks/results/bench_train-cpu-onednn.json    # AVX-512 VNNI CPU (AMD)
+    python benchmarks/bench_train.py > benchmarks/results/bench_train-cpu-onednn-intel.json  # Intel, AVX-512 + AMX
     python benchmarks/bench_train.py --quick
     python benchmarks/bench_train.py --dims 16 --presets maf --fit-configs xla:1,xla:50 --no-baseline
 """
