@@ -1,4 +1,4 @@
-"""Conditioner networks: outputs taken in another order than their output layer stores them."""
+"""Conditioner networks: outputs in another order than their output layer stores them; narrow outputs under XLA."""
 
 import keras
 import numpy as np
@@ -6,6 +6,7 @@ import pytest
 import tensorflow as tf
 
 import kerasflows as kf
+from kerasflows import row_blocks
 
 
 def _randomize(layer: keras.layers.Layer, seed: int = 0) -> None:
@@ -143,3 +144,40 @@ def test_maf_layers_hold_grouped_made_outputs_from_32_features_and_load_interlea
     np.testing.assert_allclose(after.log_prob(x), before.log_prob(x), rtol=1e-5, atol=1e-4)
     assert not kf.MAF([31], num_flows=1, hidden_units=(8,)).flows[0].made.grouped_output
     assert not kf.layers.MaskedSplineAutoregressive(hidden_units=(8,)).grouped_output_from
+
+
+def _outputs_and_gradients(network, x):
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = network(x)
+        loss = tf.reduce_sum(tf.sin(y))
+    return [y, *tape.gradient(loss, [x, *network.trainable_weights])]
+
+
+def _dots(function, x) -> int:
+    """The number of dot products in the XLA program of `function(x)`."""
+    return function.experimental_get_compiler_ir(x)(stage="hlo").count(" dot(")
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("units", [1, 2, 3, 4])
+def test_a_narrow_mlp_output_is_summed_under_xla_on_cpu_with_the_dot_s_results(units, dtype):
+    network = kf.nn.MLP(units, hidden_units=(16,), dtype=dtype)
+    x = tf.constant(np.random.default_rng(1).standard_normal((32, 3)), dtype)
+    network.build(x.shape)
+    _randomize(network)
+    eager = _outputs_and_gradients(network, x)
+    compiled = tf.function(lambda x: _outputs_and_gradients(network, x), jit_compile=True)(x)
+    for got, expected in zip(compiled, eager, strict=True):
+        np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
+    # The hidden layer is a dot; the output layer is one below 4 units only.
+    assert _dots(tf.function(network, jit_compile=True), x) == (1 if units < 4 else 2)
+
+
+def test_a_narrow_mlp_output_stays_a_dot_in_graph_mode_and_off_cpu(monkeypatch):
+    network = kf.nn.MLP(2, hidden_units=(16,))
+    x = tf.ones((8, 3))
+    graph = tf.function(network).get_concrete_function(x).graph
+    assert [op.type for op in graph.get_operations()].count("MatMul") == 2
+    monkeypatch.setattr(row_blocks, "runs_on_cpu", lambda: False)
+    assert _dots(tf.function(network, jit_compile=True), x) == 2

@@ -5,6 +5,7 @@ from collections.abc import Sequence
 import keras
 from keras import ops
 
+from kerasflows.nn._narrow_dense import NarrowDense
 from kerasflows.nn._output_order import checked_output_order, output_layer
 
 
@@ -50,7 +51,7 @@ class MLP(keras.layers.Layer):
             keras.layers.Dense(units, activation=activation, dtype=self.dtype_policy) for units in self.hidden_units
         ]
         self.output_layer = output_layer(
-            keras.layers.Dense,
+            NarrowDense,
             self.output_order,
             self.output_units,
             kernel_initializer="zeros",
