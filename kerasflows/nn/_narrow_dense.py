@@ -28,13 +28,14 @@ def traced_for_xla() -> bool:
 class NarrowDense(keras.layers.Dense):
     """`Dense` whose `x @ W` is `sum_k x[..., k, None] * W[k]` under XLA on CPU, below `FEWEST_DOT_UNITS` units.
 
-    Same weights, same results up to float rounding; everything else (LoRA,
-    quantisation, other devices, graph mode, eager) is `Dense`'s own call.
+    Same weights (LoRA's included: it reads `self.kernel`), same results up
+    to float rounding; quantised layers, other devices, graph mode and eager
+    calls run `Dense`'s own call.
     """
 
     def call(self, inputs, training=None):
-        summed = self.units < FEWEST_DOT_UNITS and not self.quantization_mode
-        if not (summed and traced_for_xla() and row_blocks.runs_on_cpu()):
+        narrow = self.units < FEWEST_DOT_UNITS and not self.quantization_mode
+        if not (narrow and traced_for_xla() and row_blocks.runs_on_cpu()):
             return super().call(inputs, training=training)
         x = ops.sum(ops.expand_dims(inputs, -1) * self.kernel, axis=-2)
         if self.bias is not None:
