@@ -1,11 +1,12 @@
 """Dense layers of a few units: under XLA on CPU, a fused multiply-and-sum instead of a dot.
 
-XLA:CPU runs the dot `[rows, K] x [K, N]` of a narrow output (N = 1 to 3,
+XLA:CPU runs the dot `[rows, K] x [K, N]` of a narrow output (N = 2 or 3:
 the shift and log-scale of one feature in a 2-D coupling layer) slower than
 graph mode's oneDNN, and slower than the same product written as an
 elementwise multiply and a sum over `K`, which XLA fuses into one loop
 (`benchmarks/bench_narrow_dense.py`). Graph mode keeps the dot: there the
-multiply would materialise a `[rows, K, N]` tensor.
+multiply would materialise a `[rows, K, N]` tensor. A single unit gains at
+the training batch and loses at others, so it stays a dot.
 """
 
 import keras
@@ -16,8 +17,8 @@ from tensorflow.python.ops import control_flow_util
 
 from kerasflows import row_blocks
 
-# Outputs narrower than this are summed, not dotted, under XLA on CPU.
-FEWEST_DOT_UNITS = 4
+# Output widths summed, not dotted, under XLA on CPU.
+SUMMED_UNITS = range(2, 4)
 
 
 def traced_for_xla() -> bool:
@@ -26,7 +27,7 @@ def traced_for_xla() -> bool:
 
 
 class NarrowDense(keras.layers.Dense):
-    """`Dense` whose `x @ W` is `sum_k x[..., k, None] * W[k]` under XLA on CPU, below `FEWEST_DOT_UNITS` units.
+    """`Dense` whose `x @ W` is `sum_k x[..., k, None] * W[k]` under XLA on CPU, for `SUMMED_UNITS` units.
 
     Same weights (LoRA's included: it reads `self.kernel`), same results up
     to float rounding; quantised layers, other devices, graph mode and eager
@@ -34,7 +35,7 @@ class NarrowDense(keras.layers.Dense):
     """
 
     def call(self, inputs, training=None):
-        narrow = self.units < FEWEST_DOT_UNITS and not self.quantization_mode
+        narrow = self.units in SUMMED_UNITS and not self.quantization_mode
         if not (narrow and traced_for_xla() and row_blocks.runs_on_cpu()):
             return super().call(inputs, training=training)
         x = ops.sum(ops.expand_dims(inputs, -1) * self.kernel, axis=-2)
