@@ -1,19 +1,21 @@
-"""A coupling MLP's narrow output layer under XLA:CPU: dot against multiply-and-sum, by output width.
+"""A coupling MLP's narrow output layer under XLA:CPU: dots against multiply-and-sums, by output width.
 
 The network is a coupling layer's conditioner, `[batch, inputs] -> 128 -> 128 -> units` with ReLU,
 and one step is its forward pass (as in `log_prob`) or its forward and backward pass (gradients for
 the input and every weight, as in training), at each of
 `--batches` (a small call, the training batch, a `log_prob` call), `--steps` steps per compiled call
 at up to 512 rows and proportionally fewer above (at least 2), so that dispatch does not count.
-Three ways of running it take turns call by call (`call_times`):
+Four ways of running it take turns call by call (`call_times`):
 
 * `xla_dot`: `jit_compile=True`, the output layer as `h @ W`;
-* `xla_sum`: `jit_compile=True`, the output layer as `sum(h[..., :, None] * W, axis=-2)`, the form
-  `kerasflows.nn.MLP` uses under XLA on CPU for `SUMMED_UNITS` units;
+* `xla_summed_gradients`: `jit_compile=True`, `h @ W` whose gradients are multiply-and-sums
+  (`matmul_with_summed_gradients`), what `kerasflows.nn.MLP` and `MADE` run under XLA on CPU for
+  `SUMMED_GRADIENT_UNITS` output units;
+* `xla_sum`: `jit_compile=True`, the output layer as `sum(h[..., :, None] * W, axis=-2)` both ways;
 * `graph_dot`: `jit_compile=False`, `h @ W` (TF's own kernels, oneDNN where it is on).
 
-Prints one JSON object on stdout, milliseconds per step and `xla_sum_vs_xla_dot` (time ratio: below 1,
-the sum is faster):
+Prints one JSON object on stdout, milliseconds per step and each XLA way's time over `xla_dot`'s (below
+1: faster than the dot):
 
     python benchmarks/bench_narrow_dense.py > benchmarks/results/bench_narrow_dense-cpu-onednn-intel.json
 """
@@ -24,7 +26,7 @@ import statistics
 import tensorflow as tf
 from bench_train import call_times, print_report
 
-from kerasflows.nn._narrow_dense import SUMMED_UNITS
+from kerasflows.nn._narrow_matmul import SUMMED_GRADIENT_UNITS, matmul_with_summed_gradients
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -43,6 +45,9 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def output_dot(h, kernel):
     return h @ kernel
+
+
+summed_gradients = matmul_with_summed_gradients
 
 
 def output_sum(h, kernel):
@@ -87,6 +92,9 @@ def main(argv=None) -> None:
             for units in args.units:
                 ways = {
                     "xla_dot": step_function(args, units, steps, output_dot, True, backward),
+                    "xla_summed_gradients": step_function(
+                        args, units, steps, matmul_with_summed_gradients, True, backward
+                    ),
                     "xla_sum": step_function(args, units, steps, output_sum, True, backward),
                     "graph_dot": step_function(args, units, steps, output_dot, False, backward),
                 }
@@ -99,8 +107,10 @@ def main(argv=None) -> None:
                         "units": units,
                         "steps_per_call": steps,
                         **ms,
-                        "xla_sum_vs_xla_dot": ms["xla_sum_ms_per_step"] / ms["xla_dot_ms_per_step"],
-                        "xla_sum_vs_graph_dot": ms["xla_sum_ms_per_step"] / ms["graph_dot_ms_per_step"],
+                        **{
+                            f"{way}_vs_xla_dot": ms[f"{way}_ms_per_step"] / ms["xla_dot_ms_per_step"]
+                            for way in ("xla_summed_gradients", "xla_sum")
+                        },
                         "xla_dot_vs_graph_dot": ms["xla_dot_ms_per_step"] / ms["graph_dot_ms_per_step"],
                     }
                 )
@@ -108,8 +118,9 @@ def main(argv=None) -> None:
         "bench_narrow_dense",
         vars(args),
         "ms per step (forward, or forward+backward) of an inputs->hidden->hidden->units ReLU MLP, median of --repeats "
-        "calls of steps_per_call steps, the three ways taking turns call by call; *_vs_*: ratios of those "
-        f"times (below 1: the first is faster). kerasflows sums instead of dotting at {list(SUMMED_UNITS)} units.",
+        "calls of steps_per_call steps, the four ways taking turns call by call; *_vs_*: ratios of those "
+        "times (below 1: the first is faster). kerasflows sums the gradients of outputs of "
+        f"{list(SUMMED_GRADIENT_UNITS)} units.",
         results,
     )
 

@@ -159,25 +159,34 @@ def _dots(function, x) -> int:
     return function.experimental_get_compiler_ir(x)(stage="hlo").count(" dot(")
 
 
+NARROW_NETWORKS = {
+    "MLP": lambda units, dtype: kf.nn.MLP(units, hidden_units=(16,), dtype=dtype),
+    "MaskedDense": lambda units, dtype: kf.nn.MaskedDense([1, 2, 1], [1] * units, dtype=dtype),
+}
+
+
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-@pytest.mark.parametrize("units", [1, 2, 3, 4])
-def test_a_narrow_mlp_output_is_summed_under_xla_on_cpu_with_the_dot_s_results(units, dtype):
-    network = kf.nn.MLP(units, hidden_units=(16,), dtype=dtype)
+@pytest.mark.parametrize("units", [1, 2, 3, 4, 5])
+@pytest.mark.parametrize("make", NARROW_NETWORKS.values(), ids=NARROW_NETWORKS.keys())
+def test_narrow_outputs_get_summed_gradients_under_xla_on_cpu_with_the_dots_results(make, units, dtype):
+    network = make(units, dtype)
     x = tf.constant(np.random.default_rng(1).standard_normal((32, 3)), dtype)
     network.build(x.shape)
     _randomize(network)
     eager = _outputs_and_gradients(network, x)
-    compiled = tf.function(lambda x: _outputs_and_gradients(network, x), jit_compile=True)(x)
-    for got, expected in zip(compiled, eager, strict=True):
+    compiled = tf.function(lambda x: _outputs_and_gradients(network, x), jit_compile=True)
+    for got, expected in zip(compiled(x), eager, strict=True):
         np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
-    # The hidden layer is a dot; the output layer is one except at 2 or 3 units.
-    assert _dots(tf.function(network, jit_compile=True), x) == (1 if units in (2, 3) else 2)
+    # The forward pass keeps its dots; at 2 to 4 output units, the output layer's two gradient dots are sums.
+    forward_dots = len(getattr(network, "hidden_layers", [])) + 1
+    assert _dots(tf.function(network, jit_compile=True), x) == forward_dots
+    assert _dots(compiled, x) == 3 * forward_dots - (2 if units in (2, 3, 4) else 0)
 
 
-def test_a_narrow_mlp_output_stays_a_dot_in_graph_mode_and_off_cpu(monkeypatch):
+def test_narrow_outputs_keep_their_gradient_dots_in_graph_mode_and_off_cpu(monkeypatch):
     network = kf.nn.MLP(2, hidden_units=(16,))
     x = tf.ones((8, 3))
-    graph = tf.function(network).get_concrete_function(x).graph
-    assert [op.type for op in graph.get_operations()].count("MatMul") == 2
+    graph = tf.function(lambda x: _outputs_and_gradients(network, x)).get_concrete_function(x).graph
+    assert [op.type for op in graph.get_operations()].count("MatMul") == 6
     monkeypatch.setattr(row_blocks, "runs_on_cpu", lambda: False)
-    assert _dots(tf.function(network, jit_compile=True), x) == 2
+    assert _dots(tf.function(lambda x: _outputs_and_gradients(network, x), jit_compile=True), x) == 6

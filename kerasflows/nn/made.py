@@ -10,6 +10,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from kerasflows.nn._narrow_matmul import matmul
 from kerasflows.nn._output_order import grouped_by_parameter, output_layer
 
 INPUT_ORDERS = ("left-to-right", "right-to-left", "random")
@@ -64,7 +65,7 @@ class MaskedDense(keras.layers.Layer):
 
     def call(self, x):
         mask = ops.cast(self._mask, self.kernel.dtype)
-        return self.activation(ops.matmul(x, self.kernel * mask) + self.bias)
+        return self.activation(matmul(x, self.kernel * mask) + self.bias)
 
     def compute_output_shape(self, input_shape):
         return (*input_shape[:-1], len(self.output_degrees))

@@ -5,7 +5,7 @@ from collections.abc import Sequence
 import keras
 from keras import ops
 
-from kerasflows.nn._narrow_dense import NarrowDense
+from kerasflows.nn._narrow_matmul import NarrowDense
 from kerasflows.nn._output_order import checked_output_order, output_layer
 
 
