@@ -1,12 +1,13 @@
 """Matmuls with a narrow output: under XLA on CPU, their gradients as fused multiply-and-sums.
 
-For `y = x @ W` with `W` of shape `[K, N]` and N = 2 to 4 (a 2-D coupling
-layer's shift and log-scale, a 2-D MADE's outputs), XLA:CPU runs the
+For `y = x @ W` with `W` of shape `[K, N]` and N = 2 or 3 (a 2-D coupling
+layer's shift and log-scale), XLA:CPU runs the
 gradient dots `dx = g @ W^T` and `dW = x^T @ g` slower than the same
 products written as an elementwise multiply and a sum, which XLA fuses
 into one loop; the forward dot itself is as fast as the sum or faster
-(`benchmarks/bench_narrow_dense.py`). Graph mode, eager calls and other
-devices keep the dots.
+(`benchmarks/bench_narrow_dense.py`). At 1 and 4 units the sums gained at
+some batch sizes and lost at others, so those keep the dots, as do graph
+mode, eager calls and other devices.
 """
 
 import keras
@@ -18,7 +19,7 @@ from tensorflow.python.ops import control_flow_util
 from kerasflows import row_blocks
 
 # Output widths whose gradients are summed, not dotted, under XLA on CPU.
-SUMMED_GRADIENT_UNITS = range(2, 5)
+SUMMED_GRADIENT_UNITS = range(2, 4)
 
 
 def traced_for_xla() -> bool:
