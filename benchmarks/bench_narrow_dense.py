@@ -47,9 +47,6 @@ def output_dot(h, kernel):
     return h @ kernel
 
 
-summed_gradients = matmul_with_summed_gradients
-
-
 def output_sum(h, kernel):
     return tf.reduce_sum(h[..., :, None] * kernel, axis=-2)
 

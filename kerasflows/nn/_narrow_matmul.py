@@ -1,13 +1,12 @@
 """Matmuls with a narrow output: under XLA on CPU, their gradients as fused multiply-and-sums.
 
 For `y = x @ W` with `W` of shape `[K, N]` and N = 2 or 3 (a 2-D coupling
-layer's shift and log-scale), XLA:CPU runs the
-gradient dots `dx = g @ W^T` and `dW = x^T @ g` slower than the same
-products written as an elementwise multiply and a sum, which XLA fuses
-into one loop; the forward dot itself is as fast as the sum or faster
-(`benchmarks/bench_narrow_dense.py`). At 1 and 4 units the sums gained at
-some batch sizes and lost at others, so those keep the dots, as do graph
-mode, eager calls and other devices.
+layer's shift and log-scale), XLA:CPU runs the gradient dots `dx = g @ W^T`
+and `dW = x^T @ g` slower than the same products written as an elementwise
+multiply and a sum, which XLA fuses into one loop; the forward dot itself is
+as fast as the sum or faster (`benchmarks/bench_narrow_dense.py`). At 1 and
+4 units the sums gained at some batch sizes and lost at others, so those keep
+the dots, as do graph mode, eager calls and other devices.
 """
 
 import keras
