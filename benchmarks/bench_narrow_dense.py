@@ -2,9 +2,9 @@
 
 The network is a coupling layer's conditioner, `[batch, inputs] -> 128 -> 128 -> units` with ReLU,
 and one step is its forward pass (as in `log_prob`) or its forward and backward pass (gradients for
-the input and every weight, as in training), at each of
-`--batches` (a small call, the training batch, a `log_prob` call), `--steps` steps per compiled call
-at up to 512 rows and proportionally fewer above (at least 2), so that dispatch does not count.
+the input and every weight, as in training), at each of `--batches` (a small call, the training batch,
+a `log_prob` call): `--steps` steps per compiled call at up to 512 rows and proportionally fewer above
+(at least 2), so that dispatch does not count.
 Four ways of running it take turns call by call (`call_times`):
 
 * `xla_dot`: `jit_compile=True`, the output layer as `h @ W`;
@@ -35,7 +35,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--inputs", type=int, default=1, help="input width (1: a 2-D coupling layer)")
     parser.add_argument("--hidden", type=int, default=128)
     parser.add_argument("--batches", default="16,512,10000", help="comma-separated batch sizes")
-    parser.add_argument("--steps", type=int, default=50, help="forward+backward steps per compiled call, <= 512 rows")
+    parser.add_argument("--steps", type=int, default=50, help="steps per compiled call at up to 512 rows")
     parser.add_argument("--repeats", type=int, default=20, help="timed calls per way (median kept)")
     args = parser.parse_args(argv)
     args.units = [int(u) for u in args.units.split(",")]

@@ -10,23 +10,17 @@ activations of one block in memory, and a faster call
 wide matmuls, and their memory is not a cache hierarchy of this size.
 """
 
-import functools
-
 import tensorflow as tf
+
+from kerasflows import _devices
 
 BLOCK_ROWS = 4096
 FIRST_BLOCKED_ROWS = 4 * BLOCK_ROWS
 
 
-@functools.cache
-def runs_on_cpu() -> bool:
-    """Whether TF places computations on the CPU: no GPU or TPU is visible."""
-    return not (tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("TPU"))
-
-
 def runs_in_blocks(rows: int) -> bool:
     """Whether an eager XLA call on `rows` rows runs in blocks: from `FIRST_BLOCKED_ROWS` rows on, on CPU."""
-    return rows >= FIRST_BLOCKED_ROWS and runs_on_cpu()
+    return rows >= FIRST_BLOCKED_ROWS and _devices.runs_on_cpu()
 
 
 def whole_blocks(rows: int) -> int:

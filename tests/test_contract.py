@@ -8,7 +8,7 @@ from flows import ENTRIES, base_log_prob, build, eager, inputs, latents
 from registry import FIXED_MAPS, PERMUTATIONS, QUANTIZED, ROTATIONS, TOLERANCES
 
 import kerasflows as kf
-from kerasflows import row_blocks
+from kerasflows import _devices, row_blocks
 
 NAMES = sorted(ENTRIES)
 DTYPES = ["float64", "float32"]
@@ -82,7 +82,7 @@ def test_row_blocks_match_one_program(name, monkeypatch):
     """Large eager calls run in row blocks (`kerasflows.row_blocks`), shrunk here to 4 rows: eager results."""
     monkeypatch.setattr(row_blocks, "BLOCK_ROWS", 4)
     monkeypatch.setattr(row_blocks, "FIRST_BLOCKED_ROWS", 8)
-    monkeypatch.setattr(row_blocks, "runs_on_cpu", lambda: True)
+    monkeypatch.setattr(_devices, "runs_on_cpu", lambda: True)
     model = build(name)
     x, context = inputs(name, batch=10)  # 3 blocks, the last one padded
     np.testing.assert_allclose(model.log_prob(x, context), model._log_prob(x, context), atol=1e-5, rtol=1e-5)

@@ -6,7 +6,7 @@ import pytest
 import tensorflow as tf
 
 import kerasflows as kf
-from kerasflows import row_blocks
+from kerasflows import _devices
 
 
 def _randomize(layer: keras.layers.Layer, seed: int = 0) -> None:
@@ -188,5 +188,5 @@ def test_narrow_outputs_keep_their_gradient_dots_in_graph_mode_and_off_cpu(monke
     x = tf.ones((8, 3))
     graph = tf.function(lambda x: _outputs_and_gradients(network, x)).get_concrete_function(x).graph
     assert [op.type for op in graph.get_operations()].count("MatMul") == 6
-    monkeypatch.setattr(row_blocks, "runs_on_cpu", lambda: False)
+    monkeypatch.setattr(_devices, "runs_on_cpu", lambda: False)
     assert _dots(tf.function(lambda x: _outputs_and_gradients(network, x), jit_compile=True), x) == 6

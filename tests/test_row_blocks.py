@@ -5,7 +5,7 @@ import pytest
 import tensorflow as tf
 
 import kerasflows as kf
-from kerasflows import row_blocks
+from kerasflows import _devices, row_blocks
 from kerasflows.row_blocks import BLOCK_ROWS, FIRST_BLOCKED_ROWS, in_blocks, whole_blocks
 from kerasflows.row_buckets import bucket
 
@@ -15,7 +15,7 @@ ROWS = FIRST_BLOCKED_ROWS + 3 * BLOCK_ROWS // 2  # 4.5 blocks
 @pytest.fixture(autouse=True)
 def on_cpu(monkeypatch):
     """Blocks are for CPUs: pin the device check so these tests mean the same on any machine."""
-    monkeypatch.setattr(row_blocks, "runs_on_cpu", lambda: True)
+    monkeypatch.setattr(_devices, "runs_on_cpu", lambda: True)
 
 
 def _random_maf(**kwargs):
@@ -115,5 +115,5 @@ def test_no_blocks_without_xla_with_rows_that_interact_or_off_cpu(monkeypatch):
     for model in (graph_mode, ffjord):
         assert model._row_layout("log_prob", ROWS) == (ROWS, False)
     assert kf.MAF([2], num_flows=1, hidden_units=(8,))._row_layout("log_prob", ROWS) == (whole_blocks(ROWS), True)
-    monkeypatch.setattr(row_blocks, "runs_on_cpu", lambda: False)
+    monkeypatch.setattr(_devices, "runs_on_cpu", lambda: False)
     assert kf.MAF([2], num_flows=1, hidden_units=(8,))._row_layout("log_prob", ROWS) == (ROWS, False)

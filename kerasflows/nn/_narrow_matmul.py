@@ -12,18 +12,12 @@ the dots, as do graph mode, eager calls and other devices.
 import keras
 import tensorflow as tf
 from keras import ops
-from tensorflow.python.framework import ops as tf_ops
-from tensorflow.python.ops import control_flow_util
+from tensorflow_probability.python.internal.implementation_selection import is_xla
 
-from kerasflows import row_blocks
+from kerasflows import _devices
 
 # Output widths whose gradients are summed, not dotted, under XLA on CPU.
 SUMMED_GRADIENT_UNITS = range(2, 4)
-
-
-def traced_for_xla() -> bool:
-    """Whether the current trace is compiled by XLA (a `tf.function` with `jit_compile=True`, or inside one)."""
-    return not tf.executing_eagerly() and control_flow_util.GraphOrParentsInXlaContext(tf_ops.get_default_graph())
 
 
 @tf.custom_gradient
@@ -41,7 +35,7 @@ def matmul_with_summed_gradients(x, kernel):
 
 def matmul(x, kernel):
     """`x @ kernel`; under XLA on CPU with `SUMMED_GRADIENT_UNITS` output units, its gradients are fused sums."""
-    if kernel.shape[-1] in SUMMED_GRADIENT_UNITS and traced_for_xla() and row_blocks.runs_on_cpu():
+    if kernel.shape[-1] in SUMMED_GRADIENT_UNITS and is_xla() and _devices.runs_on_cpu():
         return matmul_with_summed_gradients(x, ops.convert_to_tensor(kernel))
     return ops.matmul(x, kernel)
 
