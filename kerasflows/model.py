@@ -18,6 +18,7 @@ from kerasflows.distributions import StandardNormal
 from kerasflows.layers.base import FlowLayer, build_chain, chain, initialize_chain
 from kerasflows.row_blocks import in_blocks, runs_in_blocks, whole_blocks
 from kerasflows.row_buckets import RowBuckets, pad_rows, take_rows
+from kerasflows.row_halves import in_halves, runs_in_halves
 from kerasflows.shape_keyed import ShapeKeyedFunction
 from kerasflows.step_loop import FusedSteps
 
@@ -210,7 +211,20 @@ class FlowModel(FusedSteps, keras.Model):
 
     def call(self, inputs, training=None):
         x, context = _split_inputs(inputs)
-        return self._log_prob(ops.cast(x, self.compute_dtype), context)
+        x = ops.cast(x, self.compute_dtype)
+        if training and self._trains_in_halves(x.shape[0]):
+            return in_halves(self._log_prob, x, context)
+        return self._log_prob(x, context)
+
+    def _trains_in_halves(self, rows: int | None) -> bool:
+        """Whether a training step on `rows` rows computes its log-densities in two halves (`kerasflows.row_halves`).
+
+        Not with a context embedding: a user's layer there may hold batch statistics.
+        """
+        if self.context_embedding is not None:
+            return False
+        independent = all(flow.rows_independent and flow.rows_independent_in_training for flow in self.flows)
+        return independent and runs_in_halves(rows)
 
     # ------------------------------------------------------------ public API
     def _check_context(self, context, rows=None, finite: bool = True):

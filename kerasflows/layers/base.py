@@ -33,7 +33,9 @@ class FlowLayer(keras.layers.Layer, abc.ABC):
     (data to base); one with a data-dependent initialisation overrides
     `needs_initialization` and `initialize`. One whose output for a row
     depends on the other rows of the batch (an adaptive ODE solver's step
-    size) sets `rows_independent = False`, so that no call pads its batch.
+    size) sets `rows_independent = False`, so that no call pads or splits its
+    batch; one whose rows interact in training only (batch statistics) sets
+    `rows_independent_in_training = False`, so that no training step splits it.
 
     Args:
         context_shape: shape of one context row for a conditional layer, or
@@ -41,6 +43,7 @@ class FlowLayer(keras.layers.Layer, abc.ABC):
     """
 
     rows_independent = True
+    rows_independent_in_training = True
 
     def __init__(self, context_shape: Sequence[int] | None = None, **kwargs):
         super().__init__(**kwargs)

@@ -67,6 +67,9 @@ class BatchNorm(FlowLayer):
         epsilon: added to the variance.
     """
 
+    # Each row's training output depends on the batch's statistics.
+    rows_independent_in_training = False
+
     def __init__(self, momentum: float = 0.99, epsilon: float = 1e-3, **kwargs):
         super().__init__(**kwargs)
         if not 0.0 <= momentum < 1.0 or not 0.0 < epsilon < 1.0:
