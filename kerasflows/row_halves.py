@@ -1,7 +1,7 @@
 """Row halves: an XLA training step on CPU computes its batch's log-densities as two independent halves.
 
 XLA:CPU runs a flow's chain of dots one at a time, and one dot of this size
-(`[512, 128] x [128, 128]`) gains little from a second thread. Two halves of
+(`[512, 128] x [128, 128]`) does not keep two cores busy. Two halves of
 the batch are two chains with no edge between them, which XLA's runtime runs
 side by side, one per core: the same log-densities, a faster step (MAF and
 RealNVP, 5 flows of 2x128 units, D = 2 to 64, batch 512: 1.08x-1.32x the
