@@ -5,8 +5,9 @@ XLA:CPU runs a flow's chain of dots one at a time, and one dot of this size
 the batch are two chains with no edge between them, which XLA's runtime runs
 side by side, one per core: the same log-densities, a faster step (MAF and
 RealNVP, 5 flows of 2x128 units, D = 2 to 64, batch 512: 1.08x-1.32x the
-whole-batch steps/s on 2 cores, `benchmarks/bench_row_halves.py`), and a
-longer first `fit` (tracing and compiling: 1.1x-1.9x in that run).
+whole-batch steps/s on 2 cores, and 1.06x-1.25x for MAF at 128 and 2,048 rows,
+`benchmarks/bench_row_halves.py`), and a
+longer first `fit` (tracing and compiling: 1.1x-1.9x in those runs).
 Graph mode, other devices, small batches and flows whose rows interact in
 training (batch statistics, adaptive ODE steps) keep whole batches.
 """
