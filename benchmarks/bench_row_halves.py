@@ -45,7 +45,6 @@ def time_pair(preset: str, dim: int, batch: int, args) -> dict:
     models["whole"]._trains_in_halves = lambda rows: False
     trainers, warmup_s = {}, {}
     for side, model in models.items():
-        model(data[:batch])
         keras.utils.set_random_seed(0)
         trainers[side], warmup_s[side] = fit_trainer(model, data, True, args.steps_per_execution, batch)
     rates = train_in_turns(trainers, args.steps, args.rounds)
