@@ -1,4 +1,4 @@
-"""Where TF places computations: choices that depend on the device (row blocks, narrow matmuls) ask here."""
+"""Where TF places computations: choices that depend on the device (row blocks, row halves, narrow matmuls) ask here."""
 
 import functools
 

@@ -221,10 +221,11 @@ class FlowModel(FusedSteps, keras.Model):
 
         Not with a context embedding: a user's layer there may hold batch statistics.
         """
-        if self.context_embedding is not None:
-            return False
-        independent = all(flow.rows_independent and flow.rows_independent_in_training for flow in self.flows)
-        return independent and runs_in_halves(rows)
+        return self.context_embedding is None and self._rows_independent(training=True) and runs_in_halves(rows)
+
+    def _rows_independent(self, training: bool = False) -> bool:
+        """Whether every flow layer computes each row from that row alone (in training steps too, given `training`)."""
+        return all(flow.rows_independent and (flow.rows_independent_in_training or not training) for flow in self.flows)
 
     # ------------------------------------------------------------ public API
     def _check_context(self, context, rows=None, finite: bool = True):
@@ -290,7 +291,7 @@ class FlowModel(FusedSteps, keras.Model):
         XLA (graph mode compiles no program per shape) and flow layers whose
         rows do not interact.
         """
-        if not (self._xla() and all(flow.rows_independent for flow in self.flows)):
+        if not (self._xla() and self._rows_independent()):
             return rows, False
         padded = self._row_buckets.setdefault(name, RowBuckets()).rows_for(rows)
         if not runs_in_blocks(padded):
